@@ -1,0 +1,33 @@
+# Two commands a newcomer needs: `make demo` and `make test`. Both build .venv themselves.
+PYTHON_VERSION := 3.12
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO_OUT ?= demo-out
+
+.PHONY: demo test lint venv clean
+
+# pyenv (on these machines) honours .python-version; otherwise look for python3.12 on PATH.
+PYTHON_BOOT := $(shell command -v python$(PYTHON_VERSION) 2>/dev/null || (command -v pyenv >/dev/null && pyenv which python 2>/dev/null) || command -v python3)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON_BOOT) -c 'import sys; assert sys.version_info >= (3, 12), f"atlas_bayes needs Python >= 3.12, found {sys.version.split()[0]} at {sys.executable}"'
+	$(PYTHON_BOOT) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/atlas-bayes demo --out $(DEMO_OUT) --force
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check atlas_bayes tests benchmarks
+	$(VENV)/bin/ruff format --check atlas_bayes tests benchmarks
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .ruff_cache
