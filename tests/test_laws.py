@@ -164,9 +164,13 @@ def test_matrix_effective_tokens_ignores_diagonal_and_matches_rows():
 
 
 def test_top_sources_form_is_paper_equation():
-    own, top, tau_top, other, tau_other = 1e10, np.array([1e9, 2e9, 3e9]), np.array(
-        [0.1, 0.2, -0.05]
-    ), 5e10, 0.01
+    own, top, tau_top, other, tau_other = (
+        1e10,
+        np.array([1e9, 2e9, 3e9]),
+        np.array([0.1, 0.2, -0.05]),
+        5e10,
+        0.01,
+    )
     got = laws.top_sources_effective_tokens(own, top, tau_top, other, tau_other)
     assert got == pytest.approx(own + tau_top @ top + tau_other * other)
 
@@ -266,9 +270,7 @@ def test_matrix_effective_tokens_on_pytensor():
     tau = rng.normal(0, 0.2, size=(3, 3))
     target = np.array([0, 1, 2, 1, 0])
     t_sym, tau_sym = pt.dmatrix("tokens"), pt.dmatrix("tau")
-    f = pytensor.function(
-        [t_sym, tau_sym], laws.matrix_effective_tokens(t_sym, target, tau_sym)
-    )
+    f = pytensor.function([t_sym, tau_sym], laws.matrix_effective_tokens(t_sym, target, tau_sym))
     np.testing.assert_allclose(f(tokens, tau), laws.matrix_effective_tokens(tokens, target, tau))
     grad = pytensor.function(
         [t_sym, tau_sym],

@@ -58,7 +58,9 @@ def compute_optimal_allocation(
     params = scale * budget ** (beta / (alpha + beta))
     tokens = budget ** (alpha / (alpha + beta)) / scale
     loss = E + A / params**alpha + B / tokens**beta
-    return Allocation(params, tokens, tokens / params, loss, flops_per_param_token * params * tokens)
+    return Allocation(
+        params, tokens, tokens / params, loss, flops_per_param_token * params * tokens
+    )
 
 
 def compute_for_loss(

@@ -87,9 +87,9 @@ def crossover_tokens(
     changes = sign[:-1] * sign[1:] <= 0
     has_crossing = changes.any(axis=0)
     first = np.argmax(changes, axis=0)
-    lo = np.take_along_axis(
-        np.broadcast_to(shaped_grid[:-1], changes.shape), first[None], axis=0
-    )[0]
+    lo = np.take_along_axis(np.broadcast_to(shaped_grid[:-1], changes.shape), first[None], axis=0)[
+        0
+    ]
     hi = lo + (log_grid[1] - log_grid[0])
     sign_lo = np.take_along_axis(sign[:-1], first[None], axis=0)[0]
     for _ in range(bisection_steps):

@@ -36,9 +36,7 @@ def curse_loss(
         The loss.
     """
     return (
-        E
-        + A * n_languages**phi / params**alpha
-        + B * n_languages**psi / tokens_per_language**beta
+        E + A * n_languages**phi / params**alpha + B * n_languages**psi / tokens_per_language**beta
     )
 
 
@@ -55,7 +53,9 @@ class IsoLossMultipliers(NamedTuple):
     """Compute 6 N K D_t: ``r**(1 + phi / alpha + psi / beta)``."""
 
 
-def iso_loss_multipliers(ratio: Any, phi: Any, psi: Any, alpha: Any, beta: Any) -> IsoLossMultipliers:
+def iso_loss_multipliers(
+    ratio: Any, phi: Any, psi: Any, alpha: Any, beta: Any
+) -> IsoLossMultipliers:
     """Multipliers that keep every language's loss unchanged when K becomes ``ratio * K``.
 
     Scaling ``N`` by ``r**(phi/alpha)`` leaves ``K**phi / N**alpha`` unchanged and scaling

@@ -38,4 +38,6 @@ def repetition_saturation(tokens: Any, unique_tokens: Any, decay: Any) -> Any:
     # Written with min/max instead of a branch so that both numpy and PyTensor evaluate one
     # expression and gradients stay finite on both sides of D = U.
     excess_epochs = xp.maximum(tokens - unique_tokens, 0.0) / unique_tokens
-    return xp.minimum(tokens, unique_tokens) - unique_tokens * xp.expm1(-decay * excess_epochs) / decay
+    return (
+        xp.minimum(tokens, unique_tokens) - unique_tokens * xp.expm1(-decay * excess_epochs) / decay
+    )

@@ -1,0 +1,221 @@
+"""The ``atlas-bayes`` command line.
+
+Exit codes: 0 success, 2 bad input (nothing is written), 3 reserved for a failed convergence
+gate under ``--strict``.
+"""
+
+import argparse
+import json
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from atlas_bayes.study import StudyValidationError, load_study
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+EXIT_NOT_CONVERGED = 3
+
+#: Issues printed before "... and N more": enough to fix a file, few enough to read.
+MAX_ISSUES_SHOWN = 50
+
+
+class BadInput(Exception):
+    """A request the CLI refuses with exit code 2 and this message."""
+
+
+def _console(args: argparse.Namespace) -> Console:
+    return Console(quiet=getattr(args, "quiet", False), highlight=False)
+
+
+def _print_issues(err: StudyValidationError) -> None:
+    # soft_wrap: an error line is copied into bug reports and grepped; never break it.
+    stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+    n = len(err.issues)
+    stderr.print(f"[bold red]invalid study[/] {err.path}: {n} problem{'s' if n != 1 else ''}")
+    for issue in err.issues[:MAX_ISSUES_SHOWN]:
+        stderr.print(f"  - {issue}", markup=False)
+    if n > MAX_ISSUES_SHOWN:
+        stderr.print(f"  ... and {n - MAX_ISSUES_SHOWN} more")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Validate a study folder."""
+    study = load_study(args.study, allow_missing_loss=args.allow_missing_loss)
+    summary = study.summary()
+    if args.json:
+        print(json.dumps({"valid": True, "study": str(args.study), **summary}, default=str))
+        return EXIT_OK
+    console = _console(args)
+    console.print(
+        f"[bold green]valid[/] {args.study}: {summary['runs']} runs, "
+        f"{summary['languages']} languages, {summary['evaluations']} evaluations"
+    )
+    return EXIT_OK
+
+
+def cmd_summary_study(args: argparse.Namespace) -> int:
+    """Summarise a study folder."""
+    study = load_study(args.study)
+    summary = study.summary()
+    if args.json:
+        print(json.dumps(summary, default=str, indent=2))
+        return EXIT_OK
+    print_study_summary(_console(args), str(args.study), summary)
+    return EXIT_OK
+
+
+def print_study_summary(console: Console, label: str, summary: dict) -> None:
+    """Print a study summary as a table of facts and a table of runs by kind."""
+    facts = Table(title=f"Study {label}", show_header=False)
+    facts.add_column("what")
+    facts.add_column("value")
+    lo, hi = summary["params_range"]
+    tlo, thi = summary["tokens_range"]
+    facts.add_row("runs", str(summary["runs"]))
+    facts.add_row(
+        "by regime", ", ".join(f"{k} {v}" for k, v in sorted(summary["runs_by_regime"].items()))
+    )
+    facts.add_row(
+        "languages", f"{summary['languages']} ({summary['evaluation_languages']} evaluated)"
+    )
+    facts.add_row("model sizes", f"{summary['model_sizes']}, {lo:.3g} to {hi:.3g} parameters")
+    facts.add_row("training tokens per run", f"{tlo:.3g} to {thi:.3g}")
+    facts.add_row(
+        "evaluations",
+        f"{summary['evaluations']} ({summary['checkpoint_evaluations']} at checkpoints)",
+    )
+    constrained = summary["data_constrained_languages"]
+    facts.add_row("data-constrained languages", ", ".join(constrained) if constrained else "none")
+    facts.add_row("content hash", summary["content_hash"][:16])
+    console.print(facts)
+    kinds = Table(title="Runs by kind")
+    kinds.add_column("kind")
+    kinds.add_column("runs", justify="right")
+    for kind, count in sorted(summary["runs_by_kind"].items(), key=lambda kv: -kv[1]):
+        kinds.add_row(kind, str(count))
+    console.print(kinds)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Generate the simulated ATLAS study."""
+    from atlas_bayes.simulate import simulate_atlas_study
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise BadInput(f"{out} exists; pass --force to replace it")
+    simulation = simulate_atlas_study(seed=args.seed)
+    simulation.write(out, overwrite=args.force)
+    console = _console(args)
+    summary = simulation.study.summary()
+    console.print(
+        f"[bold green]simulated[/] study (seed {args.seed}) written to {out}: "
+        f"{summary['runs']} runs, {summary['languages']} languages, "
+        f"{summary['evaluations']} evaluations; ground truth in {out / 'truth.json'}"
+    )
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the main job on the bundled study."""
+    from atlas_bayes.demo import run_demo
+
+    return run_demo(out=Path(args.out), force=args.force, console=_console(args))
+
+
+EXAMPLES = {
+    "validate": """
+        examples:
+          atlas-bayes validate data/atlas_sim
+          atlas-bayes validate my_study --json
+        """,
+    "summary": """
+        examples:
+          atlas-bayes summary data/atlas_sim
+        """,
+    "simulate": """
+        examples:
+          atlas-bayes simulate --seed 11 --out /tmp/sim
+          atlas-bayes validate /tmp/sim
+        """,
+    "demo": """
+        examples:
+          atlas-bayes demo --out demo-out
+        """,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``atlas-bayes`` and its subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="atlas-bayes",
+        description="Bayesian multilingual scaling laws (ATLAS) with credible intervals.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=textwrap.dedent(
+            """
+            exit codes: 0 success, 2 bad input, 3 failed convergence gate (--strict)
+            examples:
+              atlas-bayes demo --out demo-out
+              atlas-bayes simulate --seed 11 --out /tmp/sim && atlas-bayes validate /tmp/sim
+            """
+        ),
+    )
+    from atlas_bayes import __version__
+
+    parser.add_argument("--version", action="version", version=f"atlas-bayes {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help_text: str):
+        p = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=textwrap.dedent(EXAMPLES.get(name, "")),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+        p.set_defaults(func=func)
+        return p
+
+    p = add("validate", cmd_validate, "Check a study folder; exit 0 if valid, 2 with the errors.")
+    p.add_argument("study", type=Path, help="study folder (runs, mixture, evals[, languages])")
+    p.add_argument("--json", action="store_true", help="machine-readable verdict")
+    p.add_argument(
+        "--allow-missing-loss", action="store_true", help="accept evals without loss (to predict)"
+    )
+
+    p = add("summary", cmd_summary_study, "Summarise a study: runs, languages, sizes, tokens.")
+    p.add_argument("study", type=Path, help="study folder")
+    p.add_argument("--json", action="store_true", help="machine-readable summary")
+
+    p = add("simulate", cmd_simulate, "Generate the simulated ATLAS study and its ground truth.")
+    p.add_argument("--seed", type=int, default=11, help="random seed (default 11, the bundled one)")
+    p.add_argument("--out", type=Path, required=True, help="output folder (must not exist)")
+    p.add_argument("--force", action="store_true", help="replace an existing output folder")
+
+    p = add("demo", cmd_demo, "Run the main job on the bundled simulated study.")
+    p.add_argument("--out", type=Path, default=Path("demo-out"), help="output folder")
+    p.add_argument("--force", action="store_true", help="replace an existing output folder")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``atlas-bayes``; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except StudyValidationError as err:
+        _print_issues(err)
+        return EXIT_BAD_INPUT
+    except (BadInput, FileExistsError) as err:
+        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {err}")
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())
