@@ -50,6 +50,10 @@ def write_study(
         raise FileExistsError(f"{out} exists; pass overwrite=True (--force) to replace it")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    # mkdtemp makes the folder private (0700); a study folder gets the usual permissions.
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)
     try:
         tables = {"runs": study.runs, "mixture": study.mixture, "evals": study.evals}
         if study.languages is not None:
