@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from atlas_bayes.study import StudyValidationError, load_study
@@ -36,7 +37,9 @@ def _print_issues(err: StudyValidationError) -> None:
     # soft_wrap: an error line is copied into bug reports and grepped; never break it.
     stderr = Console(stderr=True, highlight=False, soft_wrap=True)
     n = len(err.issues)
-    stderr.print(f"[bold red]invalid study[/] {err.path}: {n} problem{'s' if n != 1 else ''}")
+    stderr.print(
+        f"[bold red]invalid study[/] {escape(err.path)}: {n} problem{'s' if n != 1 else ''}"
+    )
     for issue in err.issues[:MAX_ISSUES_SHOWN]:
         stderr.print(f"  - {issue}", markup=False)
     if n > MAX_ISSUES_SHOWN:
@@ -52,7 +55,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return EXIT_OK
     console = _console(args)
     console.print(
-        f"[bold green]valid[/] {args.study}: {summary['runs']} runs, "
+        f"[bold green]valid[/] {escape(str(args.study))}: {summary['runs']} runs, "
         f"{summary['languages']} languages, {summary['evaluations']} evaluations"
     )
     return EXIT_OK
@@ -71,7 +74,7 @@ def cmd_summary_study(args: argparse.Namespace) -> int:
 
 def print_study_summary(console: Console, label: str, summary: dict) -> None:
     """Print a study summary as a table of facts and a table of runs by kind."""
-    facts = Table(title=f"Study {label}", show_header=False)
+    facts = Table(title=f"Study {escape(label)}", show_header=False)
     facts.add_column("what")
     facts.add_column("value")
     lo, hi = summary["params_range"]
@@ -113,9 +116,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     console = _console(args)
     summary = simulation.study.summary()
     console.print(
-        f"[bold green]simulated[/] study (seed {args.seed}) written to {out}: "
+        f"[bold green]simulated[/] study (seed {args.seed}) written to {escape(str(out))}: "
         f"{summary['runs']} runs, {summary['languages']} languages, "
-        f"{summary['evaluations']} evaluations; ground truth in {out / 'truth.json'}"
+        f"{summary['evaluations']} evaluations; ground truth in {escape(str(out / 'truth.json'))}"
     )
     return EXIT_OK
 

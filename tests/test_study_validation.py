@@ -385,12 +385,7 @@ def test_missing_path(tmp_path, capsys):
     assert not path.exists()
 
 
-# ---------------------------------------------------------------------------- known bugs
-@pytest.mark.xfail(
-    reason="reading.py: line numbers assume the data start on line 2 with one line per row; "
-    "blank lines (skipped by pandas) and quoted newlines shift them",
-    strict=True,
-)
+# ------------------------------------------------- regressions: line numbers, offsets, paths
 def test_line_numbers_count_blank_lines(tmp_path):
     folder = copy_good(tmp_path)
     lines = (folder / "runs.csv").read_text().splitlines()
@@ -402,25 +397,17 @@ def test_line_numbers_count_blank_lines(tmp_path):
     assert issue.line == 5
 
 
-@pytest.mark.xfail(
-    reason="reading.py: the byte offset of a UTF-8 error is relative to the chunk being "
-    "decoded, not to the file",
-    strict=True,
-)
 def test_non_utf8_offset_is_absolute(tmp_path):
     folder = copy_good(tmp_path)
     body = (folder / "evals.csv").read_bytes()
     body += b"".join(b"en_small,en,3.%d,\n" % (i % 10) for i in range(30000))
-    offset = len(body) + len(b"en_small,fr,")
+    offset = len(body) + len(b"en_small,fr,3")  # 0-based offset of the bad byte
     (folder / "evals.csv").write_bytes(body + b"en_small,fr,3\xe9,\n")
     (issue,) = validate_study(folder)
     assert "not UTF-8" in issue.message
-    assert f"at byte {offset}" in issue.message
+    assert f"at byte offset {offset}" in issue.message
 
 
-@pytest.mark.xfail(
-    reason="cli.py: the study path is interpolated into rich markup unescaped", strict=True
-)
 def test_cli_path_with_brackets(tmp_path, capsys):
     folder = Path(shutil.copytree(BAD / "loss_zero", tmp_path / "study[/b]v2"))
     code, _, err = run_cli(capsys, "validate", str(folder))
@@ -428,11 +415,6 @@ def test_cli_path_with_brackets(tmp_path, capsys):
     assert str(folder) in err.splitlines()[0]
 
 
-@pytest.mark.xfail(
-    reason="writing.py: the staging folder from tempfile.mkdtemp is mode 0700 and is renamed "
-    "into place, so written studies are unreadable to group and others",
-    strict=True,
-)
 def test_write_study_folder_has_default_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)

@@ -1,7 +1,7 @@
 """Read the raw tables of a study folder as text, keeping what is needed to locate errors."""
 
 import csv
-import re
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,21 +21,18 @@ class RawTable:
         File name (``runs.csv``).
     frame : pandas.DataFrame
         Every cell as a stripped string; empty cells are ``""``.
-    first_line : int or None
-        Line number of the first data row (2 for CSV with one header line); None for Parquet,
-        which has rows but no lines.
+    lines : tuple of int or None
+        Line of the file on which each data row starts (CSV); None for Parquet and in-memory
+        tables, which have rows but no lines.
     """
 
     file: str
     frame: pd.DataFrame
-    first_line: int | None
+    lines: tuple[int, ...] | None = None
 
     def where(self, index: int) -> dict[str, int | None]:
         """Row and line of the 0-based data row ``index``, for :class:`StudyIssue`."""
-        return {
-            "row": index + 1,
-            "line": None if self.first_line is None else index + self.first_line,
-        }
+        return {"row": index + 1, "line": None if self.lines is None else self.lines[index]}
 
 
 def frame_as_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -69,64 +66,79 @@ def read_raw_table(path: Path) -> tuple[RawTable | None, list[StudyIssue]]:
         return None, [StudyIssue(file, "is a folder; expected a CSV or Parquet file")]
     try:
         if path.suffix == ".parquet":
-            frame = frame_as_text(pd.read_parquet(path))
-            first_line = None
+            frame, lines, issues = frame_as_text(pd.read_parquet(path)), None, []
         else:
-            frame = _read_csv_text(path)
-            first_line = 2
-    except UnicodeDecodeError as err:
-        return None, [
-            StudyIssue(
-                file,
-                f"unreadable: not UTF-8 text ({err.reason} at byte "
-                f"{err.start}); save the file as UTF-8 CSV",
-            )
-        ]
-    except pd.errors.ParserError as err:
-        return None, [_parser_issue(file, err)]
-    except (OSError, ValueError, csv.Error) as err:
+            frame, lines, issues = _read_csv_text(path)
+    except (OSError, ValueError) as err:
         detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         return None, [StudyIssue(file, f"unreadable: {detail}")]
+    if issues:
+        return None, issues
     if frame.columns.empty:
         return None, [StudyIssue(file, "is empty: expected a header line with column names")]
-    frame.columns = [str(c).strip() for c in frame.columns]
     frame = frame.apply(lambda col: col.str.strip())
-    return RawTable(file, frame, first_line), []
+    return RawTable(file, frame, lines), []
 
 
-def _parser_issue(file: str, err: Exception) -> StudyIssue:
-    text = str(err).strip()
-    match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
-    if match:
-        expected, line, saw = (int(g) for g in match.groups())
-        return StudyIssue(
-            file,
-            f"has {saw} fields where the header has {expected}; check for an unquoted comma",
-            row=line - 1,
-            line=line,
-        )
-    return StudyIssue(file, f"unreadable: {text.splitlines()[0] if text else type(err).__name__}")
+def _read_csv_text(path: Path) -> tuple[pd.DataFrame, tuple[int, ...], list[StudyIssue]]:
+    """Parse CSV with the csv module, keeping the line each record starts on.
 
-
-def _read_csv_text(path: Path) -> pd.DataFrame:
-    with path.open("rb") as handle:
-        head = handle.read(4096)
-    if b"\x00" in head:
+    pandas' reader skips blank lines, joins quoted newlines and silently turns an extra first
+    field into an index, all of which would make reported line numbers wrong.
+    """
+    file = path.name
+    raw = path.read_bytes()
+    if b"\x00" in raw[:4096]:
         raise ValueError("binary content (NUL bytes); expected comma-separated text")
-    with path.open(newline="", encoding="utf-8") as handle:
-        header = next(csv.reader(handle), [])
-    names = [name.strip() for name in header]
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise ValueError(f"the header repeats column(s) {', '.join(map(repr, repeated))}")
     try:
-        return pd.read_csv(
-            path,
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=True,
-            encoding="utf-8",
-            on_bad_lines="error",
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise ValueError(
+            f"not UTF-8 text ({err.reason} at byte offset {err.start}, line {line}); "
+            "save the file as UTF-8 CSV"
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: list[list[str]] = []
+    starts: list[int] = []
+    try:
+        previous_end = 0
+        for record in reader:
+            start = previous_end + 1
+            previous_end = reader.line_num
+            if not record or all(not cell.strip() for cell in record):
+                continue  # blank line
+            records.append(record)
+            starts.append(start)
+    except csv.Error as err:
+        start = previous_end + 1
+        if "end of data" in str(err):
+            message = f"a quoted field opened on line {start} is never closed"
+        else:
+            message = f"unreadable CSV: {err}"
+        return pd.DataFrame(), (), [StudyIssue(file, message, line=start)]
+    if not records:
+        return pd.DataFrame(), (), []
+    header = [name.strip() for name in records[0]]
+    issues = []
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    for name in repeated:
+        issues.append(
+            StudyIssue(
+                file, f"the header repeats column '{name}'; name each column once", column=name
+            )
         )
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()
+    for number, (record, line) in enumerate(zip(records[1:], starts[1:], strict=True), 1):
+        if len(record) != len(header):
+            issues.append(
+                StudyIssue(
+                    file,
+                    f"has {len(record)} fields where the header has {len(header)}; check for "
+                    "an unquoted comma or a missing value",
+                    row=number,
+                    line=line,
+                )
+            )
+    if issues:
+        return pd.DataFrame(), (), issues
+    return pd.DataFrame(records[1:], columns=header, dtype=str), tuple(starts[1:]), []

@@ -72,8 +72,7 @@ class Study:
         if languages is not None:
             frames["languages"] = languages
         raws = {
-            name: RawTable(f"{name}.csv", frame_as_text(frame), first_line=2)
-            for name, frame in frames.items()
+            name: RawTable(f"{name}.csv", frame_as_text(frame)) for name, frame in frames.items()
         }
         return _build(raws, "<in memory>", None, allow_missing_loss)
 
