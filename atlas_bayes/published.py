@@ -20,12 +20,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
-_WHEEL_PATH = _PACKAGE_DIR / "_data" / "atlas_published.json"
-_REPO_PATH = _PACKAGE_DIR.parent / "data" / "atlas_published.json"
+from atlas_bayes.resources import data_path
 
 #: Path of the JSON file: the copy shipped in a wheel if present, else the repository's.
-PUBLISHED_PATH: Path = _WHEEL_PATH if _WHEEL_PATH.is_file() else _REPO_PATH
+PUBLISHED_PATH: Path = data_path("atlas_published.json")
 
 _RESERVED = ("_about", "sources")
 

@@ -223,16 +223,17 @@ class Study:
         -------
         dict
             Runs by regime and kind, languages, parameter and token ranges, evaluations,
-            checkpoints, data-constrained languages.
+            checkpoints, and the data-constrained languages (those some run trains on for more
+            tokens than their unique tokens, i.e. with repeated epochs).
         """
         runs = self.runs
         kinds = runs["kind"].fillna("(none)") if "kind" in runs else pd.Series("(none)", runs.index)
         obs_tokens = self.total_tokens
-        constrained = (
-            sorted(self.mixture.loc[self.mixture["unique_tokens"].notna(), "language"].unique())
-            if "unique_tokens" in self.mixture
-            else []
-        )
+        if "unique_tokens" in self.mixture:
+            repeats = self.mixture["tokens"] > self.mixture["unique_tokens"]
+            constrained = sorted(self.mixture.loc[repeats, "language"].unique())
+        else:
+            constrained = []
         checkpoints = (
             int(self.evals["tokens_seen"].notna().sum()) if "tokens_seen" in self.evals else 0
         )

@@ -1,11 +1,9 @@
 """Write a study folder atomically: all files appear at once, or none do."""
 
-import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from atlas_bayes.atomic import atomic_folder
 from atlas_bayes.study.study import Study
 
 #: Numbers in written CSV files: 10 significant digits keeps token counts exact and losses far
@@ -45,16 +43,7 @@ def write_study(
     FileExistsError
         If ``out`` exists and ``overwrite`` is false.
     """
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise FileExistsError(f"{out} exists; pass overwrite=True (--force) to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    # mkdtemp makes the folder private (0700); a study folder gets the usual permissions.
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o777 & ~umask)
-    try:
+    with atomic_folder(out, overwrite=overwrite) as staging:
         tables = {"runs": study.runs, "mixture": study.mixture, "evals": study.evals}
         if study.languages is not None:
             tables["languages"] = study.languages
@@ -62,14 +51,4 @@ def write_study(
             frame.to_csv(staging / f"{name}.csv", index=False, float_format=FLOAT_FORMAT)
         for name, text in (extra_files or {}).items():
             (staging / name).write_text(text, encoding="utf-8")
-        if out.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            os.replace(out, retired / out.name)
-            os.replace(staging, out)
-            shutil.rmtree(retired)
-        else:
-            os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return out
+    return Path(out)
