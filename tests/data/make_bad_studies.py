@@ -128,6 +128,13 @@ def extra_field(name: str, row: int) -> Callable[[Path], None]:
     return edit(name, change)
 
 
+def missing_field(name: str, row: int) -> Callable[[Path], None]:
+    def change(rows: Rows) -> None:
+        rows[row].pop()
+
+    return edit(name, change)
+
+
 def base_cycle(folder: Path) -> None:
     rows = read_rows(folder, "runs.csv")
     header = rows[0]
@@ -211,6 +218,10 @@ CASES: dict[str, tuple[Callable[[Path], None], dict]] = {
     "too_many_fields": (
         extra_field("runs.csv", 3),
         expect("runs.csv", 3, None, "has 6 fields where the header has 5"),
+    ),
+    "too_few_fields": (
+        missing_field("evals.csv", 2),
+        expect("evals.csv", 2, None, "has 3 fields where the header has 4"),
     ),
     "too_many_fields_first_row": (
         extra_field("runs.csv", 1),
