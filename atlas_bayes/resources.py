@@ -38,6 +38,16 @@ def data_path(name: str) -> Path:
     )
 
 
+def models_path() -> Path:
+    """Folder of the shipped model variants (one TOML file per variant)."""
+    for candidate in (_PACKAGE_DIR / "_data" / "models", _REPO_DIR / "models"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(
+        f"model variants not found under {_PACKAGE_DIR / '_data'} or {_REPO_DIR}"
+    )
+
+
 def bundled_study_path() -> Path:
     """The bundled simulated ATLAS study (seed 11)."""
     return data_path("atlas_sim")

@@ -1,0 +1,185 @@
+"""The PyMC model of a variant on its fit data."""
+
+from typing import Any
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+import xarray as xr
+
+from atlas_bayes.modeling.mean import model_inputs, predicted_log_loss
+from atlas_bayes.variants import ParameterSpec, VariantSpec
+from atlas_bayes.variants.spec import SLOT_PARAMETERS
+
+#: Name of the observed variable (and of the pointwise log-likelihood).
+OBSERVED = "log_loss"
+#: Data containers that change from one refit to the next (``pm.Data``, swappable).
+DATA_NAMES = (
+    "log_params", "tokens", "unique_tokens", "is_own", "is_other",
+    "top_rows", "top_cols", "top_valid", "target",
+)  # fmt: skip
+
+
+#: Coefficient parameters and the exponent they pair with: ``log_a`` is the log loss of the
+#: parameter term at the reference size, which trades off against ``alpha`` unless log N is
+#: centred where each language's data are.
+COEFFICIENT_EXPONENT = {"log_a": ("alpha", "params"), "log_b": ("beta", "tokens")}
+
+
+def _parameter(
+    pspec: ParameterSpec,
+    dims: tuple[str, ...],
+    centred: bool,
+    shift: Any = None,
+) -> Any:
+    """Create the random variables of one law parameter; return its tensor over ``dims``.
+
+    ``shift`` (centred, Normal priors only) samples ``value - shift`` instead of ``value``:
+    the coefficient at each language's own data centre, which is nearly uncorrelated with its
+    exponent, while the prior stays on the value at the global reference scale.
+    """
+    name = pspec.name
+    if pspec.pooling == "shared":
+        return pspec.prior.create(name)
+    if pspec.pooling == "per_language":
+        prior = pspec.prior
+        if shift is not None and prior.dist == "Normal":
+            local = pm.Normal(
+                f"{name}_local", mu=prior.args["mu"] - shift, sigma=prior.args["sigma"], dims=dims
+            )
+            return pm.Deterministic(name, local + shift, dims=dims)
+        return prior.create(name, dims=dims)
+    mu = pspec.mu.create(f"{name}_mu")
+    sigma = pspec.sigma.create(f"{name}_sigma")
+    if centred:
+        if shift is not None:
+            local = pm.Normal(f"{name}_local", mu=mu - shift, sigma=sigma, dims=dims)
+            return pm.Deterministic(name, local + shift, dims=dims)
+        return pm.Normal(name, mu=mu, sigma=sigma, dims=dims)
+    # Non-centred: the sampler sees standard normals; the funnel between the population scale
+    # and the language values is removed from the geometry (better for data-poor languages).
+    z = pm.Normal(f"{name}_z", 0.0, 1.0, dims=dims)
+    return pm.Deterministic(name, mu + sigma * z, dims=dims)
+
+
+def _prior_centre(pspec: ParameterSpec) -> float:
+    """A central prior value of a parameter (the hyperprior mean, or the prior's location)."""
+    prior = pspec.mu if pspec.pooling == "hierarchical" else pspec.prior
+    args = prior.args
+    if "mu" in args:
+        return args["mu"]
+    if prior.dist == "Uniform":
+        return 0.5 * (args["lower"] + args["upper"])
+    raise ValueError(f"no central value for {prior.describe()}")
+
+
+def data_centres(data: xr.Dataset, spec: VariantSpec) -> dict[str, np.ndarray]:
+    """Per-language pivots of ``log(N / N_ref)`` and ``log(D_t / D_ref)``.
+
+    A coefficient and its exponent are uncorrelated in the posterior when the coefficient is
+    taken at the point where the data constrain the term most. Each observation informs the
+    parameter term in proportion to ``(term / L)**2`` (the squared derivative of ``log L`` with
+    respect to the term's log coefficient), so the pivot is the mean of ``log N`` weighted by
+    it, with the term evaluated at the prior's central values; likewise for tokens (``D_t``,
+    the target's own tokens, stands in for D_eff).
+    """
+    arrays = model_inputs(data)
+    target = data["target"].values
+    n_languages = data.sizes["language"]
+    loss = np.exp(data["log_loss"].values)
+    own = np.where(arrays["is_own"], arrays["tokens"], 0.0).sum(axis=-1)
+    centres = {}
+    for scale, (coefficient, exponent), x in (
+        ("params", ("log_a", "alpha"), arrays["log_params"] - np.log(spec.params_ref)),
+        ("tokens", ("log_b", "beta"), np.log(own) - np.log(spec.tokens_ref)),
+    ):
+        term = np.exp(
+            _prior_centre(spec.parameters[coefficient])
+            - _prior_centre(spec.parameters[exponent]) * x
+        )
+        weight = (term / loss) ** 2
+        total = np.bincount(target, weight, n_languages)
+        centres[scale] = np.bincount(target, weight * x, n_languages) / np.where(
+            total > 0, total, 1.0
+        )
+    return centres
+
+
+def fit_data_arrays(data: xr.Dataset) -> dict[str, np.ndarray]:
+    """The swappable arrays of a fit-data Dataset, keyed by :data:`DATA_NAMES`."""
+    arrays = model_inputs(data)
+    arrays["target"] = data["target"].values.astype(np.int64)
+    return arrays
+
+
+def build_model(data: xr.Dataset, spec: VariantSpec) -> pm.Model:
+    """PyMC model of ``spec`` on ``data`` (from :func:`atlas_bayes.modeling.data.build_model_data`).
+
+    Parameters
+    ----------
+    data
+        Fit data.
+    spec
+        The variant.
+
+    Returns
+    -------
+    pymc.Model
+        Free variables: hyperparameters, standard-normal offsets (non-centred) or language
+        values (centred), the likelihood's ``sigma`` and ``nu``. Per-language law parameters
+        are Deterministics named after the law's parameters.
+    """
+    coords = {
+        "obs": data["obs"].values,
+        "language": data["language"].values,
+        "source": data["source"].values,
+        "slot": data["slot"].values,
+    }
+    arrays = fit_data_arrays(data)
+    dims = {
+        "log_params": ("obs",), "tokens": ("obs", "source"), "unique_tokens": ("obs", "source"),
+        "is_own": ("obs", "source"), "is_other": ("obs", "source"), "top_rows": ("obs", "slot"),
+        "top_cols": ("obs", "slot"), "top_valid": ("obs", "slot"), "target": ("obs",),
+    }  # fmt: skip
+    centred = spec.parameterization == "centred"
+    with pm.Model(coords=coords) as model:
+        inputs = {name: pm.Data(name, arrays[name], dims=dims[name]) for name in DATA_NAMES}
+        target = inputs.pop("target")
+        centres = data_centres(data, spec)
+        values: dict[str, Any] = {}
+        # Exponents first: a centred coefficient is sampled relative to its exponent.
+        order = sorted(spec.parameters, key=lambda p: p in COEFFICIENT_EXPONENT)
+        for name in order:
+            pspec = spec.parameters[name]
+            shift = None
+            if (
+                name in COEFFICIENT_EXPONENT
+                and spec.parameters[COEFFICIENT_EXPONENT[name][0]].pooling != "shared"
+            ):
+                exponent, scale = COEFFICIENT_EXPONENT[name]
+                shift = values[exponent] * centres[scale]
+            dims = ("language", "slot") if name in SLOT_PARAMETERS else ("language",)
+            values[name] = _parameter(pspec, dims, centred, shift)
+        theta = {
+            name: value[target] if spec.parameters[name].pooling != "shared" else value
+            for name, value in values.items()
+        }
+        mean = predicted_log_loss(
+            spec.law, theta, inputs, spec.params_ref, spec.tokens_ref, spec.interference
+        )
+        sigma = spec.likelihood.sigma.create("sigma")
+        observed = pm.Data("observed_log_loss", data["log_loss"].values, dims=("obs",))
+        if spec.likelihood.family == "student_t":
+            nu = spec.likelihood.nu.create("nu")
+            pm.StudentT(OBSERVED, nu=nu, mu=mean, sigma=sigma, observed=observed, dims="obs")
+        else:
+            pm.Normal(OBSERVED, mu=mean, sigma=sigma, observed=observed, dims="obs")
+    return model
+
+
+def free_variable_names(model: pm.Model) -> list[str]:
+    """Names of the model's free random variables (what the sampler stores)."""
+    return [rv.name for rv in model.free_RVs]
+
+
+__all__ = ["OBSERVED", "build_model", "fit_data_arrays", "free_variable_names", "pt"]

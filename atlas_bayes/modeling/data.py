@@ -1,0 +1,152 @@
+"""From a study and a variant to the arrays a model is fitted to (the fit's ``fit_data``).
+
+The result is an ``xarray.Dataset`` so that it can be stored in the fit file and a saved fit
+can predict and be refitted without the original study folder.
+"""
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from atlas_bayes.laws import UNCONSTRAINED_UNIQUE_TOKENS
+from atlas_bayes.study import Study
+from atlas_bayes.variants import VariantSpec
+
+
+class ModelDataError(ValueError):
+    """The study has no data the variant can be fitted to (or is unusable for it)."""
+
+
+def select_runs(study: Study, spec: VariantSpec) -> pd.Index:
+    """Run ids the variant is fitted to, by its ``[data]`` selection."""
+    runs = study.runs.set_index("run_id")
+    keep = runs["regime"].isin(spec.data.regimes)
+    if spec.data.max_training_languages is not None:
+        trained = study.mixture[study.mixture["tokens"] > 0].groupby("run_id")["language"].nunique()
+        keep &= trained.reindex(runs.index).fillna(0) <= spec.data.max_training_languages
+    if spec.data.exclude_kinds and "kind" in runs:
+        keep &= ~runs["kind"].isin(spec.data.exclude_kinds)
+    return runs.index[keep.to_numpy()]
+
+
+def top_sources(tokens: np.ndarray, target: np.ndarray, run: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` sources most often co-sampled with each target (ATLAS's K_t).
+
+    Co-sampled means trained on in the same run. Counts are over distinct runs that evaluate
+    the target; ties go to the source with more tokens in those runs, then to the lower index.
+
+    Parameters
+    ----------
+    tokens
+        Tokens by source, ``(n_obs, n_sources)``.
+    target
+        Source-column index of each observation's target, ``(n_obs,)``.
+    run
+        Run identifier of each observation, ``(n_obs,)`` (checkpoints of a run count once).
+    k
+        Number of top sources.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_sources, k)`` source indices, ``-1`` where a target has fewer co-sampled sources.
+    """
+    n_sources = tokens.shape[1]
+    result = np.full((n_sources, k), -1, dtype=int)
+    _, first = np.unique(run, return_index=True)
+    for t in np.unique(target):
+        rows = first[target[first] == t]
+        present = tokens[rows] > 0
+        counts = present.sum(axis=0).astype(float)
+        volume = tokens[rows].sum(axis=0)
+        counts[t] = 0
+        order = np.lexsort((np.arange(n_sources), -volume, -counts))
+        chosen = [s for s in order if counts[s] > 0][:k]
+        result[t, : len(chosen)] = chosen
+    return result
+
+
+def build_model_data(study: Study, spec: VariantSpec) -> xr.Dataset:
+    """Arrays for fitting ``spec`` to ``study``.
+
+    Parameters
+    ----------
+    study
+        A validated study.
+    spec
+        The variant (its ``[data]`` section selects runs).
+
+    Returns
+    -------
+    xarray.Dataset
+        Dimensions ``obs``, ``language`` (evaluated targets), ``source`` (training languages)
+        and ``slot`` (top sources). Variables: ``log_loss``, ``log_params``, ``target`` (index
+        into ``language``), ``target_source`` (index into ``source``), ``tokens`` and
+        ``unique_tokens`` (obs, source), ``top_source`` (language, slot), ``is_other``
+        (obs, source: pooled into D_other). Attributes record what was dropped and why.
+
+    Raises
+    ------
+    ModelDataError
+        If no evaluation is left to fit.
+    """
+    obs = study.observations()
+    keep_runs = select_runs(study, spec)
+    mask = np.isin(obs["run_id"].values, keep_runs)
+    obs = obs.isel(obs=np.flatnonzero(mask))
+    sources = [s for s in obs["language"].values if obs["tokens"].sel(language=s).sum() > 0]
+    own = np.array(
+        [obs["tokens"].sel(language=lang).values[i] if lang in sources else 0.0
+         for i, lang in enumerate(obs["eval_language"].values)]
+    )  # fmt: skip
+    zero_shot = own <= 0
+    has_loss = np.isfinite(obs["loss"].values)
+    obs = obs.isel(obs=np.flatnonzero(~zero_shot))
+    if obs.sizes["obs"] == 0:
+        raise ModelDataError(
+            f"variant {spec.name!r} selects no evaluation of the study "
+            f"(selection: {spec.data.to_dict()}); check the study's runs and the variant's [data]"
+        )
+    eval_langs = obs["eval_language"].values
+    languages = [lang for lang in study.language_codes if lang in set(eval_langs)]
+    sources = [s for s in study.language_codes if s in set(sources)]
+    tokens = obs["tokens"].sel(language=sources).values
+    unique = obs["unique_tokens"].sel(language=sources).values
+    unique = np.where(np.isnan(unique), UNCONSTRAINED_UNIQUE_TOKENS, unique)
+    target = pd.Index(languages).get_indexer(eval_langs)
+    target_source = pd.Index(sources).get_indexer(eval_langs)
+    top = top_sources(tokens, target_source, obs["run_id"].values, spec.top_sources)
+    top_by_language = top[pd.Index(sources).get_indexer(languages)]
+    is_other = np.ones_like(tokens, dtype=bool)
+    rows = np.arange(len(target))
+    is_other[rows, target_source] = False
+    for slot in range(spec.top_sources):
+        chosen = top_by_language[target, slot]
+        valid = chosen >= 0
+        is_other[rows[valid], chosen[valid]] = False
+    data = xr.Dataset(
+        {
+            "log_loss": ("obs", np.log(obs["loss"].values)),
+            "log_params": ("obs", np.log(obs["params"].values)),
+            "target": ("obs", target.astype(np.int64)),
+            "target_source": ("obs", target_source.astype(np.int64)),
+            "tokens": (("obs", "source"), tokens),
+            "unique_tokens": (("obs", "source"), unique),
+            "is_other": (("obs", "source"), is_other),
+            "top_source": (("language", "slot"), top_by_language.astype(np.int64)),
+        },
+        coords={
+            "obs": np.arange(obs.sizes["obs"]),
+            "run_id": ("obs", obs["run_id"].values.astype(str)),
+            "eval_language": ("obs", eval_langs.astype(str)),
+            "language": np.array(languages, dtype=str),
+            "source": np.array(sources, dtype=str),
+            "slot": np.arange(spec.top_sources),
+        },
+        attrs={
+            "dropped_zero_shot": int(zero_shot.sum()),
+            "runs_selected": len(keep_runs),
+            "has_loss": int(has_loss.all()),
+        },
+    )
+    return data

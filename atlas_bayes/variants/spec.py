@@ -1,0 +1,337 @@
+"""Model variants as data: the spec of a variant, read from TOML and checked before compiling."""
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from atlas_bayes.variants.priors import PriorSpec, SpecError
+
+#: The laws a variant can name, and the parameters each needs. ``support`` says what values a
+#: parameter takes; a ``shared``/``per_language`` prior or a hierarchical ``mu`` prior must
+#: respect it.
+LAW_PARAMETERS: dict[str, dict[str, str]] = {
+    "chinchilla": {
+        "log_E": "log irreducible loss",
+        "log_a": "log of the parameter term's loss at the reference size (A / N_ref^alpha)",
+        "log_b": "log of the data term's loss at the reference tokens (B / D_ref^beta)",
+        "alpha": "parameter exponent",
+        "beta": "data exponent",
+    },
+}
+LAW_PARAMETERS["data_constrained"] = {
+    **LAW_PARAMETERS["chinchilla"],
+    "log_decay": "log lambda, the per-epoch decay of repeated tokens (R_D* = 1/lambda)",
+}
+LAW_PARAMETERS["atlas"] = {
+    **LAW_PARAMETERS["data_constrained"],
+    "tau_top": "transfer from each of the target's top co-sampled source languages",
+    "tau_other": "transfer from all other source languages pooled (D_other)",
+}
+#: Parameters indexed by (language, source slot) rather than by language.
+SLOT_PARAMETERS = {"tau_top"}
+POOLINGS = ("hierarchical", "per_language", "shared")
+LIKELIHOODS = ("student_t", "normal")
+PARAMETERIZATIONS = ("noncentred", "centred")
+INTERFERENCE = ("damped", "linear")
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """How one law parameter is modelled.
+
+    Attributes
+    ----------
+    name : str
+        Parameter name of the law.
+    pooling : str
+        ``hierarchical`` (per language, partially pooled: ``mu + sigma * z``),
+        ``per_language`` (independent, each with ``prior``) or ``shared`` (one value).
+    prior : PriorSpec or None
+        Prior of a ``shared`` or ``per_language`` parameter.
+    mu, sigma : PriorSpec or None
+        Hyperpriors of a ``hierarchical`` parameter (population mean and scale).
+    """
+
+    name: str
+    pooling: str
+    prior: PriorSpec | None = None
+    mu: PriorSpec | None = None
+    sigma: PriorSpec | None = None
+
+    @classmethod
+    def parse(cls, name: str, raw: Any, where: str) -> "ParameterSpec":
+        """Parse ``[parameters.NAME]``."""
+        if not isinstance(raw, dict):
+            raise SpecError(f"{where}: expected a table")
+        pooling = raw.get("pooling")
+        if pooling not in POOLINGS:
+            raise SpecError(
+                f"{where}.pooling: expected one of {', '.join(POOLINGS)}, got {pooling!r}"
+            )
+        allowed = {"pooling", "mu", "sigma"} if pooling == "hierarchical" else {"pooling", "prior"}
+        unknown = sorted(set(raw) - allowed)
+        if unknown:
+            raise SpecError(
+                f"{where}: unknown key(s) {', '.join(unknown)} for pooling {pooling!r} "
+                f"(expected {', '.join(sorted(allowed))})"
+            )
+        if pooling == "hierarchical":
+            for key in ("mu", "sigma"):
+                if key not in raw:
+                    raise SpecError(
+                        f"{where}: a hierarchical parameter needs {key} = {{dist = ...}}"
+                    )
+            sigma = PriorSpec.parse(raw["sigma"], f"{where}.sigma")
+            if sigma.support != "positive":
+                raise SpecError(f"{where}.sigma: a scale needs a positive prior, got {sigma.dist}")
+            return cls(name, pooling, mu=PriorSpec.parse(raw["mu"], f"{where}.mu"), sigma=sigma)
+        if "prior" not in raw:
+            raise SpecError(f"{where}: a {pooling} parameter needs prior = {{dist = ...}}")
+        return cls(name, pooling, prior=PriorSpec.parse(raw["prior"], f"{where}.prior"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The TOML/JSON form."""
+        out: dict[str, Any] = {"pooling": self.pooling}
+        for key in ("prior", "mu", "sigma"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value.to_dict()
+        return out
+
+
+@dataclass(frozen=True)
+class LikelihoodSpec:
+    """Noise model on log-loss: ``student_t`` (robust, default) or ``normal``."""
+
+    family: str
+    sigma: PriorSpec
+    nu: PriorSpec | None = None
+
+    @classmethod
+    def parse(cls, raw: Any, where: str) -> "LikelihoodSpec":
+        """Parse ``[likelihood]``."""
+        if not isinstance(raw, dict):
+            raise SpecError(f"{where}: expected a table")
+        family = raw.get("family", "student_t")
+        if family not in LIKELIHOODS:
+            raise SpecError(
+                f"{where}.family: expected one of {', '.join(LIKELIHOODS)}, got {family!r}"
+            )
+        allowed = {"family", "sigma"} | ({"nu"} if family == "student_t" else set())
+        unknown = sorted(set(raw) - allowed)
+        if unknown:
+            raise SpecError(f"{where}: unknown key(s) {', '.join(unknown)} for {family}")
+        if "sigma" not in raw:
+            raise SpecError(f"{where}: needs sigma = {{dist = ...}} (noise scale on log-loss)")
+        sigma = PriorSpec.parse(raw["sigma"], f"{where}.sigma")
+        if sigma.support != "positive":
+            raise SpecError(f"{where}.sigma: needs a positive prior, got {sigma.dist}")
+        nu = None
+        if family == "student_t":
+            if "nu" not in raw:
+                raise SpecError(
+                    f"{where}: student_t needs nu = {{dist = ...}} (degrees of freedom)"
+                )
+            nu = PriorSpec.parse(raw["nu"], f"{where}.nu")
+            if nu.support != "positive":
+                raise SpecError(f"{where}.nu: needs a positive prior, got {nu.dist}")
+        return cls(family, sigma, nu)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The TOML/JSON form."""
+        out: dict[str, Any] = {"family": self.family, "sigma": self.sigma.to_dict()}
+        if self.nu is not None:
+            out["nu"] = self.nu.to_dict()
+        return out
+
+
+@dataclass(frozen=True)
+class DataSelection:
+    """Which runs of a study a variant is fitted to.
+
+    Attributes
+    ----------
+    regimes : tuple of str
+        Run regimes to keep (``pretrain``, ``finetune``).
+    max_training_languages : int or None
+        Keep runs that trained on at most this many languages (1: monolingual runs).
+    exclude_kinds : tuple of str
+        Drop runs whose ``kind`` label is one of these (studies without labels keep all).
+    """
+
+    regimes: tuple[str, ...] = ("pretrain",)
+    max_training_languages: int | None = None
+    exclude_kinds: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, raw: Any, where: str) -> "DataSelection":
+        """Parse ``[data]``."""
+        if not isinstance(raw, dict):
+            raise SpecError(f"{where}: expected a table")
+        unknown = sorted(set(raw) - {"regimes", "max_training_languages", "exclude_kinds"})
+        if unknown:
+            raise SpecError(f"{where}: unknown key(s) {', '.join(unknown)}")
+        regimes = tuple(raw.get("regimes", ["pretrain"]))
+        bad = [r for r in regimes if r not in ("pretrain", "finetune")]
+        if bad or not regimes:
+            raise SpecError(
+                f"{where}.regimes: expected a list of 'pretrain'/'finetune', got {regimes}"
+            )
+        max_languages = raw.get("max_training_languages")
+        if max_languages is not None and (
+            isinstance(max_languages, bool)
+            or not isinstance(max_languages, int)
+            or max_languages < 1
+        ):
+            raise SpecError(f"{where}.max_training_languages: expected an integer >= 1")
+        return cls(regimes, max_languages, tuple(raw.get("exclude_kinds", [])))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The TOML/JSON form."""
+        out: dict[str, Any] = {
+            "regimes": list(self.regimes),
+            "exclude_kinds": list(self.exclude_kinds),
+        }
+        if self.max_training_languages is not None:
+            out["max_training_languages"] = self.max_training_languages
+        return out
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    """A model variant: law, pooling and priors per parameter, likelihood, scales, data.
+
+    Build one with :func:`load_variant` (by name or path) or :meth:`from_dict`; both validate.
+    """
+
+    name: str
+    law: str
+    description: str
+    parameters: dict[str, ParameterSpec]
+    likelihood: LikelihoodSpec
+    params_ref: float
+    tokens_ref: float
+    data: DataSelection = field(default_factory=DataSelection)
+    parameterization: str = "noncentred"
+    top_sources: int = 3
+    interference: str = "damped"
+    source: str | None = field(default=None, compare=False)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], source: str = "<spec>") -> "VariantSpec":
+        """Validate a parsed TOML document; errors name ``source`` and the key path."""
+        try:
+            return cls._from_dict(raw, source)
+        except SpecError as err:
+            raise SpecError(f"{source}: {err}") from None
+
+    @classmethod
+    def _from_dict(cls, raw: dict[str, Any], source: str) -> "VariantSpec":
+        allowed = {"variant", "reference", "data", "likelihood", "parameters", "model"}
+        unknown = sorted(set(raw) - allowed)
+        if unknown:
+            raise SpecError(
+                f"unknown section(s) {', '.join(unknown)}; expected {', '.join(sorted(allowed))}"
+            )
+        variant = raw.get("variant")
+        if not isinstance(variant, dict) or "name" not in variant or "law" not in variant:
+            raise SpecError("[variant] needs name and law")
+        unknown = sorted(set(variant) - {"name", "law", "description"})
+        if unknown:
+            raise SpecError(f"[variant]: unknown key(s) {', '.join(unknown)}")
+        law = variant["law"]
+        if law not in LAW_PARAMETERS:
+            raise SpecError(
+                f"variant.law: unknown law {law!r}; choose one of {', '.join(LAW_PARAMETERS)}"
+            )
+        reference = raw.get("reference", {})
+        unknown = sorted(set(reference) - {"params", "tokens"})
+        if unknown:
+            raise SpecError(f"[reference]: unknown key(s) {', '.join(unknown)}")
+        scales = {}
+        for key, default in (("params", 1e9), ("tokens", 1e10)):
+            value = reference.get(key, default)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise SpecError(f"reference.{key}: expected a number > 0, got {value!r}")
+            scales[key] = float(value)
+        expected = LAW_PARAMETERS[law]
+        given = raw.get("parameters", {})
+        unknown = sorted(set(given) - set(expected))
+        if unknown:
+            raise SpecError(
+                f"[parameters]: unknown parameter(s) {', '.join(unknown)} for law {law!r}; "
+                f"it has {', '.join(expected)}"
+            )
+        missing = [p for p in expected if p not in given]
+        if missing:
+            raise SpecError(f"[parameters]: law {law!r} needs {', '.join(missing)}")
+        parameters = {
+            name: ParameterSpec.parse(name, given[name], f"parameters.{name}") for name in expected
+        }
+        model = raw.get("model", {})
+        unknown = sorted(set(model) - {"parameterization", "top_sources", "interference"})
+        if unknown:
+            raise SpecError(f"[model]: unknown key(s) {', '.join(unknown)}")
+        parameterization = model.get("parameterization", "noncentred")
+        if parameterization not in PARAMETERIZATIONS:
+            raise SpecError(
+                f"model.parameterization: expected one of {', '.join(PARAMETERIZATIONS)}"
+            )
+        interference = model.get("interference", "damped")
+        if interference not in INTERFERENCE:
+            raise SpecError(f"model.interference: expected one of {', '.join(INTERFERENCE)}")
+        top_sources = model.get("top_sources", 3)
+        if isinstance(top_sources, bool) or not isinstance(top_sources, int) or top_sources < 0:
+            raise SpecError("model.top_sources: expected an integer >= 0")
+        return cls(
+            name=str(variant["name"]),
+            law=law,
+            description=str(variant.get("description", "")),
+            parameters=parameters,
+            likelihood=LikelihoodSpec.parse(raw.get("likelihood"), "likelihood"),
+            params_ref=scales["params"],
+            tokens_ref=scales["tokens"],
+            data=DataSelection.parse(raw.get("data", {}), "data"),
+            parameterization=parameterization,
+            top_sources=top_sources,
+            interference=interference,
+            source=source,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The TOML/JSON form (round-trips through :meth:`from_dict`)."""
+        return {
+            "variant": {"name": self.name, "law": self.law, "description": self.description},
+            "reference": {"params": self.params_ref, "tokens": self.tokens_ref},
+            "data": self.data.to_dict(),
+            "likelihood": self.likelihood.to_dict(),
+            "parameters": {name: p.to_dict() for name, p in self.parameters.items()},
+            "model": {
+                "parameterization": self.parameterization,
+                "top_sources": self.top_sources,
+                "interference": self.interference,
+            },
+        }
+
+    def to_json(self) -> str:
+        """JSON string of :meth:`to_dict` (stored in fit files)."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "<fit file>") -> "VariantSpec":
+        """Inverse of :meth:`to_json`."""
+        return cls.from_dict(json.loads(text), source)
+
+
+def read_variant_file(path: str | Path) -> VariantSpec:
+    """Read and validate a variant TOML file."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise SpecError(f"{path}: cannot read: {err.strerror or err}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise SpecError(f"{path}: not valid TOML: {err}") from None
+    return VariantSpec.from_dict(raw, str(path))
