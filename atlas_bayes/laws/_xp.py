@@ -40,3 +40,34 @@ def array_namespace(*values: Any) -> ModuleType:
 
         return pt
     return np
+
+
+def scatter_add(base: Any, index: Any, values: Any) -> Any:
+    """``base`` with ``values`` added at positions ``index`` of its last axis (repeats add up).
+
+    Parameters
+    ----------
+    base
+        Array or tensor ``(..., n)``.
+    index
+        Integer array ``(m,)`` of positions in ``[0, n)``.
+    values
+        ``(..., m)``, broadcastable with ``base``'s leading dimensions.
+
+    Returns
+    -------
+    array or tensor
+        ``(..., n)``: numpy's ``add.at`` semantics on the last axis.
+    """
+    xp = array_namespace(base, values)
+    if xp is np:
+        values = np.asarray(values)
+        lead = np.broadcast_shapes(np.shape(base)[:-1], values.shape[:-1])
+        out = np.array(np.broadcast_to(base, (*lead, np.shape(base)[-1])), dtype=float)
+        np.add.at(
+            np.moveaxis(out, -1, 0),
+            np.asarray(index),
+            np.moveaxis(np.broadcast_to(values, (*lead, values.shape[-1])), -1, 0),
+        )
+        return out
+    return xp.inc_subtensor(base[..., index], values)

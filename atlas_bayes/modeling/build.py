@@ -7,17 +7,12 @@ import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
 
-from atlas_bayes.modeling.mean import model_inputs, predicted_log_loss
+from atlas_bayes.modeling.mean import INPUT_DIMS, model_inputs, predicted_log_loss
 from atlas_bayes.variants import ParameterSpec, VariantSpec
 from atlas_bayes.variants.spec import SLOT_PARAMETERS
 
 #: Name of the observed variable (and of the pointwise log-likelihood).
 OBSERVED = "log_loss"
-#: Data containers that change from one refit to the next (``pm.Data``, swappable).
-DATA_NAMES = (
-    "log_params", "tokens", "unique_tokens", "is_own", "is_other",
-    "top_rows", "top_cols", "top_valid", "target",
-)  # fmt: skip
 
 
 #: Coefficient parameters and the exponent they pair with: ``log_a`` is the log loss of the
@@ -87,7 +82,7 @@ def data_centres(data: xr.Dataset, spec: VariantSpec) -> dict[str, np.ndarray]:
     target = data["target"].values
     n_languages = data.sizes["language"]
     loss = np.exp(data["log_loss"].values)
-    own = np.where(arrays["is_own"], arrays["tokens"], 0.0).sum(axis=-1)
+    own = arrays["own_tokens"]
     centres = {}
     for scale, (coefficient, exponent), x in (
         ("params", ("log_a", "alpha"), arrays["log_params"] - np.log(spec.params_ref)),
@@ -106,10 +101,22 @@ def data_centres(data: xr.Dataset, spec: VariantSpec) -> dict[str, np.ndarray]:
 
 
 def fit_data_arrays(data: xr.Dataset) -> dict[str, np.ndarray]:
-    """The swappable arrays of a fit-data Dataset, keyed by :data:`DATA_NAMES`."""
+    """The model's data containers (swappable with ``pm.set_data``) from a fit-data Dataset."""
     arrays = model_inputs(data)
     arrays["target"] = data["target"].values.astype(np.int64)
+    arrays["observed_log_loss"] = data["log_loss"].values
     return arrays
+
+
+def _data_coords(arrays: dict[str, np.ndarray], data: xr.Dataset) -> dict[str, np.ndarray]:
+    return {
+        "obs": data["obs"].values,
+        "language": data["language"].values,
+        "slot": data["slot"].values,
+        "own_rep": np.arange(len(arrays["own_rep_obs"])),
+        "top_rep": np.arange(len(arrays["top_rep_obs"])),
+        "other_rep": np.arange(len(arrays["other_rep_obs"])),
+    }
 
 
 def build_model(data: xr.Dataset, spec: VariantSpec) -> pm.Model:
@@ -129,22 +136,14 @@ def build_model(data: xr.Dataset, spec: VariantSpec) -> pm.Model:
         values (centred), the likelihood's ``sigma`` and ``nu``. Per-language law parameters
         are Deterministics named after the law's parameters.
     """
-    coords = {
-        "obs": data["obs"].values,
-        "language": data["language"].values,
-        "source": data["source"].values,
-        "slot": data["slot"].values,
-    }
     arrays = fit_data_arrays(data)
-    dims = {
-        "log_params": ("obs",), "tokens": ("obs", "source"), "unique_tokens": ("obs", "source"),
-        "is_own": ("obs", "source"), "is_other": ("obs", "source"), "top_rows": ("obs", "slot"),
-        "top_cols": ("obs", "slot"), "top_valid": ("obs", "slot"), "target": ("obs",),
-    }  # fmt: skip
+    dims = {**INPUT_DIMS, "target": ("obs",), "observed_log_loss": ("obs",)}
     centred = spec.parameterization == "centred"
-    with pm.Model(coords=coords) as model:
-        inputs = {name: pm.Data(name, arrays[name], dims=dims[name]) for name in DATA_NAMES}
+    with pm.Model(coords=_data_coords(arrays, data)) as model:
+        inputs = {name: pm.Data(name, value, dims=dims[name]) for name, value in arrays.items()}
         target = inputs.pop("target")
+        observed = inputs.pop("observed_log_loss")
+        n_obs = inputs["log_params"].shape[0]
         centres = data_centres(data, spec)
         values: dict[str, Any] = {}
         # Exponents first: a centred coefficient is sampled relative to its exponent.
@@ -160,15 +159,19 @@ def build_model(data: xr.Dataset, spec: VariantSpec) -> pm.Model:
                 shift = values[exponent] * centres[scale]
             dims = ("language", "slot") if name in SLOT_PARAMETERS else ("language",)
             values[name] = _parameter(pspec, dims, centred, shift)
+        # Every parameter gets the obs axis (shared ones broadcast), as predicted_log_loss expects.
         theta = {
-            name: value[target] if spec.parameters[name].pooling != "shared" else value
+            name: value[target]
+            if spec.parameters[name].pooling != "shared"
+            else pt.zeros((n_obs,)) + value
             for name, value in values.items()
         }
+        if "tau_top" in theta and spec.parameters["tau_top"].pooling == "shared":
+            theta["tau_top"] = pt.zeros((n_obs, data.sizes["slot"])) + values["tau_top"]
         mean = predicted_log_loss(
             spec.law, theta, inputs, spec.params_ref, spec.tokens_ref, spec.interference
         )
         sigma = spec.likelihood.sigma.create("sigma")
-        observed = pm.Data("observed_log_loss", data["log_loss"].values, dims=("obs",))
         if spec.likelihood.family == "student_t":
             nu = spec.likelihood.nu.create("nu")
             pm.StudentT(OBSERVED, nu=nu, mu=mean, sigma=sigma, observed=observed, dims="obs")

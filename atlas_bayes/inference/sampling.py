@@ -1,0 +1,137 @@
+"""Sample a variant's posterior with NUTS and assemble the fit."""
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import pymc as pm
+import xarray as xr
+
+from atlas_bayes.modeling.build import OBSERVED, free_variable_names
+
+SAMPLERS = ("nutpie", "pymc", "numpyro")
+
+
+class SamplerUnavailable(ValueError):
+    """The requested NUTS implementation is not installed."""
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """How to run NUTS.
+
+    Attributes
+    ----------
+    sampler : str
+        ``nutpie`` (default; Rust NUTS on a Numba-compiled model), ``pymc`` or ``numpyro``.
+    chains, draws, tune : int
+        Chains, kept draws per chain, tuning draws per chain.
+    seed : int
+        The one seed; the same seed (and versions) gives the same draws.
+    cores : int or None
+        Parallel chains; default ``min(chains, CPU count)``.
+    """
+
+    sampler: str = "nutpie"
+    chains: int = 4
+    draws: int = 1000
+    tune: int = 500
+    seed: int = 0
+    cores: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
+        for name in ("chains", "draws"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
+        if self.tune < 0:
+            raise ValueError("tune must be >= 0")
+        module = {"nutpie": "nutpie", "numpyro": "numpyro", "pymc": "pymc"}[self.sampler]
+        if importlib.util.find_spec(module) is None:
+            raise SamplerUnavailable(
+                f"sampler {self.sampler!r} needs the {module} package, which is not installed"
+            )
+
+    def n_cores(self) -> int:
+        """Parallel chains to run."""
+        return self.cores or max(1, min(self.chains, os.cpu_count() or 1))
+
+
+def compile_nutpie(model: pm.Model) -> Any:
+    """Compile ``model`` for nutpie once; swap data later with ``compiled.with_data``."""
+    import nutpie
+
+    return nutpie.compile_pymc_model(model, var_names=free_variable_names(model))
+
+
+def run_sampler(
+    model: pm.Model,
+    settings: SamplerSettings,
+    progress: bool = False,
+    compiled: Any = None,
+) -> xr.DataTree:
+    """Draw from the posterior of ``model``; only free variables are stored.
+
+    Parameters
+    ----------
+    model
+        The PyMC model.
+    settings
+        Sampler, chains, draws, tune, seed.
+    progress
+        Show the sampler's progress bar.
+    compiled
+        A nutpie compiled model to reuse (refits); compiled from ``model`` if None.
+
+    Returns
+    -------
+    xarray.DataTree
+        ``posterior`` (free variables) and ``sample_stats``.
+    """
+    if settings.sampler == "nutpie":
+        import nutpie
+
+        compiled = compiled if compiled is not None else compile_nutpie(model)
+        tree = nutpie.sample(
+            compiled,
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            cores=settings.n_cores(),
+            seed=settings.seed,
+            save_warmup=False,
+            progress_bar=progress,
+        )
+    else:
+        tree = pm.sample(
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            cores=settings.n_cores(),
+            random_seed=settings.seed,
+            nuts_sampler=settings.sampler,
+            var_names=free_variable_names(model),
+            progressbar=progress,
+            compute_convergence_checks=False,
+            model=model,
+        )
+    return xr.DataTree.from_dict(
+        {
+            "posterior": tree["posterior"].to_dataset(),
+            "sample_stats": tree["sample_stats"].to_dataset(),
+        }
+    )
+
+
+def complete_posterior(tree: xr.DataTree, model: pm.Model) -> xr.DataTree:
+    """Add deterministics (per-language law parameters) and the pointwise log-likelihood."""
+    posterior = pm.compute_deterministics(
+        tree["posterior"].to_dataset(), model=model, merge_dataset=True, progressbar=False
+    )
+    tree["posterior"] = posterior
+    pm.compute_log_likelihood(
+        tree, var_names=[OBSERVED], model=model, extend_inferencedata=True, progressbar=False
+    )
+    return tree
