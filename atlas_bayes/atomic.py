@@ -50,3 +50,30 @@ def atomic_folder(out: str | Path, overwrite: bool = False) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+@contextmanager
+def atomic_file(out: str | Path, overwrite: bool = False) -> Iterator[Path]:
+    """Write a file under a temporary name beside ``out``; rename it into place on success.
+
+    Raises
+    ------
+    FileExistsError
+        If ``out`` exists and ``overwrite`` is false.
+    """
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{out} exists; pass --force (overwrite=True) to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    os.close(handle)
+    staging = Path(name)
+    try:
+        yield staging
+        umask = os.umask(0)
+        os.umask(umask)
+        staging.chmod(0o666 & ~umask)
+        os.replace(staging, out)
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise

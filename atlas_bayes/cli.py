@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from atlas_bayes.inference.sampling import SAMPLERS
+from atlas_bayes.intervals import CI_KIND, CI_PROB
 from atlas_bayes.study import StudyValidationError, load_study
 
 EXIT_OK = 0
@@ -58,6 +60,26 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"[bold green]valid[/] {escape(str(args.study))}: {summary['runs']} runs, "
         f"{summary['languages']} languages, {summary['evaluations']} evaluations"
     )
+    return EXIT_OK
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    """Summarise a fit file or a study folder."""
+    if Path(args.target).is_file():
+        return _summary_fit(args)
+    args.study = args.target
+    return cmd_summary_study(args)
+
+
+def _summary_fit(args: argparse.Namespace) -> int:
+    from atlas_bayes.fit_report import fit_summary_json, print_fit_summary
+    from atlas_bayes.inference import load_fit
+
+    fit = load_fit(args.target)
+    if args.json:
+        print(json.dumps(fit_summary_json(fit, args.ci_prob, args.ci_kind), indent=1, default=str))
+        return EXIT_OK
+    print_fit_summary(_console(args), fit, args.ci_prob, args.ci_kind)
     return EXIT_OK
 
 
@@ -123,6 +145,115 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _progress(args: argparse.Namespace) -> bool:
+    return not getattr(args, "quiet", False) and sys.stderr.isatty()
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    """Fit a variant to a study and save the posterior."""
+    from atlas_bayes.fit_report import diagnostics_sentence
+    from atlas_bayes.inference import SamplerSettings, fit_variant
+    from atlas_bayes.variants import load_variant
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise BadInput(f"{out} exists; pass --force to replace it")
+    spec = load_variant(args.model)
+    study = load_study(args.study)
+    settings = SamplerSettings(
+        sampler=args.sampler,
+        chains=args.chains,
+        draws=args.draws,
+        tune=args.tune,
+        seed=args.seed,
+    )
+    console = _console(args)
+    console.print(
+        f"fitting [bold]{escape(spec.name)}[/] to {escape(str(args.study))} "
+        f"({settings.chains} chains x {settings.draws} draws, {settings.tune} tuning, "
+        f"{settings.sampler}, seed {settings.seed}); compiling the model first"
+    )
+    fit = fit_variant(study, spec, settings, progress=_progress(args))
+    fit.save(out, overwrite=args.force)
+    verdict = diagnostics_sentence(fit)
+    if fit.diagnostics.passed:
+        console.print(f"[green]{escape(verdict)}[/]")
+    else:
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"[bold red]WARNING: {escape(verdict)}[/] Do not use these numbers until this is fixed."
+        )
+    console.print(f"wrote {escape(str(out))} ({fit.meta['sampling_seconds']:.0f} s)")
+    if args.strict and not fit.diagnostics.passed:
+        return EXIT_NOT_CONVERGED
+    return EXIT_OK
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Predict losses of a study's (run, language) pairs from a saved fit."""
+    import numpy as np
+
+    from atlas_bayes.inference import load_fit
+    from atlas_bayes.inference.predict import predictive_loss, summarise_predictions
+    from atlas_bayes.modeling.data import build_prediction_data
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise BadInput(f"{out} exists; pass --force to replace it")
+    fit = load_fit(args.fit)
+    study = load_study(args.study, allow_missing_loss=True)
+    data = build_prediction_data(study, fit.data)
+    draws = predictive_loss(fit, data, seed=args.seed)
+    table = summarise_predictions(draws, np.exp(data["log_loss"].values))
+    seen = study.evals["tokens_seen"] if "tokens_seen" in study.evals else None
+    if seen is not None:
+        table.insert(2, "tokens_seen", seen.to_numpy())
+    from atlas_bayes.atomic import atomic_file
+
+    with atomic_file(out, overwrite=args.force) as staging:
+        table.to_csv(staging, index=False, float_format="%.6g")
+    _console(args).print(
+        f"wrote {len(table)} predictions to {escape(str(out))} (mean, median, 50 % and 90 % "
+        "equal-tailed posterior predictive intervals, in nats per token)"
+    )
+    return EXIT_OK
+
+
+def cmd_prior_check(args: argparse.Namespace) -> int:
+    """Prior predictive check of a variant on a study."""
+    from atlas_bayes.inference.prior_check import prior_predictive_check
+    from atlas_bayes.variants import load_variant
+
+    spec = load_variant(args.model)
+    study = load_study(args.study)
+    check = prior_predictive_check(study, spec, draws=args.draws, seed=args.seed)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "summary": check.summary,
+                    "sentence": check.sentence(),
+                    "parameters": check.parameters.to_dict(orient="records"),
+                },
+                indent=1,
+                default=str,
+            )
+        )
+        return EXIT_OK
+    console = _console(args)
+    table = Table(title=f"Prior of {escape(spec.name)}: population values")
+    for column in ("parameter", "median", "interval"):
+        table.add_column(column)
+    for row in check.parameters.itertuples():
+        table.add_row(
+            row.parameter,
+            f"{row.median:.3g}",
+            f"[{row.ci_low:.3g}, {row.ci_high:.3g}] ({row.ci_prob:.0%} equal-tailed)",
+        )
+    console.print(table)
+    console.print(escape(check.sentence()))
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the main job on the bundled study."""
     from atlas_bayes.demo import run_demo
@@ -138,7 +269,22 @@ EXAMPLES = {
         """,
     "summary": """
         examples:
+          atlas-bayes summary fit.nc
+          atlas-bayes summary fit.nc --ci-prob 0.5 --ci-kind hdi --json
           atlas-bayes summary data/atlas_sim
+        """,
+    "fit": """
+        examples:
+          atlas-bayes fit data/atlas_sim --model data_constrained --out dc.nc --seed 1
+          atlas-bayes fit my_study --model my_variant.toml --out fit.nc --strict
+        """,
+    "predict": """
+        examples:
+          atlas-bayes predict dc.nc new_runs/ --out predictions.csv
+        """,
+    "prior-check": """
+        examples:
+          atlas-bayes prior-check data/atlas_sim --model atlas
         """,
     "simulate": """
         examples:
@@ -191,9 +337,41 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-missing-loss", action="store_true", help="accept evals without loss (to predict)"
     )
 
-    p = add("summary", cmd_summary_study, "Summarise a study: runs, languages, sizes, tokens.")
-    p.add_argument("study", type=Path, help="study folder")
+    p = add(
+        "summary",
+        cmd_summary,
+        "Summarise a fit (parameters with intervals, diagnostics) or a study folder.",
+    )
+    p.add_argument("target", type=Path, help="a fit file (FIT.nc) or a study folder")
     p.add_argument("--json", action="store_true", help="machine-readable summary")
+    p.add_argument("--ci-prob", type=float, default=CI_PROB, help="interval probability (0.9)")
+    p.add_argument("--ci-kind", choices=("eti", "hdi"), default=CI_KIND, help="interval kind")
+
+    p = add("fit", cmd_fit, "Fit a model variant to a study with NUTS; save the posterior.")
+    p.add_argument("study", type=Path, help="study folder")
+    p.add_argument("--model", required=True, help="variant name (atlas, ...) or a .toml path")
+    p.add_argument("--out", type=Path, required=True, help="fit file to write (FIT.nc)")
+    p.add_argument("--sampler", choices=SAMPLERS, default="nutpie", help="NUTS implementation")
+    p.add_argument("--chains", type=int, default=4)
+    p.add_argument("--draws", type=int, default=1000, help="kept draws per chain")
+    p.add_argument("--tune", type=int, default=500, help="tuning draws per chain")
+    p.add_argument("--seed", type=int, default=0, help="the one random seed")
+    p.add_argument("--strict", action="store_true", help="exit 3 if the fit did not converge")
+    p.add_argument("--force", action="store_true", help="replace an existing fit file")
+
+    p = add("predict", cmd_predict, "Predict losses for a study's (run, language) pairs.")
+    p.add_argument("fit", type=Path, help="fit file")
+    p.add_argument("study", type=Path, help="study folder listing what to predict (loss optional)")
+    p.add_argument("--out", type=Path, required=True, help="CSV to write")
+    p.add_argument("--seed", type=int, default=0, help="seed of the predictive noise draws")
+    p.add_argument("--force", action="store_true", help="replace an existing file")
+
+    p = add("prior-check", cmd_prior_check, "What a variant's priors imply for a study.")
+    p.add_argument("study", type=Path, help="study folder")
+    p.add_argument("--model", required=True, help="variant name or .toml path")
+    p.add_argument("--draws", type=int, default=500, help="prior draws")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = add("simulate", cmd_simulate, "Generate the simulated ATLAS study and its ground truth.")
     p.add_argument("--seed", type=int, default=11, help="random seed (default 11, the bundled one)")
@@ -206,6 +384,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _input_errors() -> tuple[type[Exception], ...]:
+    from atlas_bayes.inference import FitFileError
+    from atlas_bayes.inference.sampling import SamplerUnavailable
+    from atlas_bayes.modeling.data import ModelDataError
+    from atlas_bayes.variants import SpecError
+
+    return (SpecError, FitFileError, ModelDataError, SamplerUnavailable)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``atlas-bayes``; returns the exit code."""
     parser = build_parser()
@@ -215,7 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StudyValidationError as err:
         _print_issues(err)
         return EXIT_BAD_INPUT
-    except (BadInput, FileExistsError) as err:
+    except (BadInput, FileExistsError, *_input_errors()) as err:
         Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {err}")
         return EXIT_BAD_INPUT
 

@@ -6,12 +6,11 @@ arrays the model was fitted to, so a loaded fit can predict without the study fo
 """
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import xarray as xr
 
+from atlas_bayes.atomic import atomic_file
 from atlas_bayes.inference.diagnostics import Diagnostics
 from atlas_bayes.inference.fit import FORMAT, FORMAT_VERSION, Fit
 from atlas_bayes.variants import SpecError, VariantSpec
@@ -46,8 +45,6 @@ def save_fit(fit: Fit, path: str | Path, overwrite: bool = False) -> Path:
         If ``path`` exists and ``overwrite`` is false.
     """
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass --force (overwrite=True) to replace it")
     tree = fit.tree.copy()
     data = tree["fit_data"].to_dataset()
     # netCDF has no boolean type: store masks as int8 and restore them on load.
@@ -62,15 +59,8 @@ def save_fit(fit: Fit, path: str | Path, overwrite: bool = False) -> Path:
         "diagnostics": json.dumps(fit.diagnostics.to_dict(), sort_keys=True),
         "bool_variables": json.dumps([k for k, v in data.data_vars.items() if v.dtype == bool]),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, staging = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
+    with atomic_file(path, overwrite=overwrite) as staging:
         tree.to_netcdf(staging, engine=ENGINE)
-        os.replace(staging, path)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
     return path
 
 

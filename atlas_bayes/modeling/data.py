@@ -66,6 +66,114 @@ def top_sources(tokens: np.ndarray, target: np.ndarray, run: np.ndarray, k: int)
     return result
 
 
+def assemble_fit_data(
+    obs: xr.Dataset,
+    languages: list[str],
+    sources: list[str],
+    top_by_language: np.ndarray,
+) -> xr.Dataset:
+    """Lay out observations on given language, source and top-source axes.
+
+    Parameters
+    ----------
+    obs
+        Observations (``Study.observations()`` layout), every ``eval_language`` in
+        ``languages`` and every trained language in ``sources``.
+    languages
+        The per-language parameter axis.
+    sources
+        The source-language axis of ``tokens``.
+    top_by_language
+        ``(len(languages), slots)`` indices into ``sources`` (``-1``: no source in that slot).
+
+    Returns
+    -------
+    xarray.Dataset
+        The fit-data layout documented in :func:`build_model_data`.
+    """
+    eval_langs = obs["eval_language"].values.astype(str)
+    # A source absent from these observations simply has no tokens here.
+    tokens = obs["tokens"].reindex(language=sources, fill_value=0.0).values
+    unique = obs["unique_tokens"].reindex(language=sources).values
+    unique = np.where(np.isnan(unique), UNCONSTRAINED_UNIQUE_TOKENS, unique)
+    target = pd.Index(languages).get_indexer(eval_langs)
+    target_source = pd.Index(sources).get_indexer(eval_langs)
+    n_slots = top_by_language.shape[1]
+    rows = np.arange(len(target))
+    is_other = np.ones_like(tokens, dtype=bool)
+    is_other[rows, target_source] = False
+    for slot in range(n_slots):
+        chosen = top_by_language[target, slot]
+        valid = chosen >= 0
+        is_other[rows[valid], chosen[valid]] = False
+    return xr.Dataset(
+        {
+            "log_loss": ("obs", np.log(obs["loss"].values)),
+            "log_params": ("obs", np.log(obs["params"].values)),
+            "target": ("obs", target.astype(np.int64)),
+            "target_source": ("obs", target_source.astype(np.int64)),
+            "tokens": (("obs", "source"), tokens),
+            "unique_tokens": (("obs", "source"), unique),
+            "is_other": (("obs", "source"), is_other),
+            "top_source": (("language", "slot"), top_by_language.astype(np.int64)),
+        },
+        coords={
+            "obs": np.arange(len(target)),
+            "run_id": ("obs", obs["run_id"].values.astype(str)),
+            "eval_language": ("obs", eval_langs),
+            "language": np.array(languages, dtype=str),
+            "source": np.array(sources, dtype=str),
+            "slot": np.arange(n_slots),
+        },
+    )
+
+
+def build_prediction_data(study: Study, fitted: xr.Dataset) -> xr.Dataset:
+    """Lay out every evaluation of ``study`` on the axes of a fit's data, to predict it.
+
+    Every evaluation is kept (no run selection): ``study`` lists what to predict. Sources the
+    fit never saw join the pooled "other" sources.
+
+    Parameters
+    ----------
+    study
+        The runs and (run, language) pairs to predict; losses may be missing.
+    fitted
+        The fit's data (its ``language``, ``source`` and ``top_source``).
+
+    Returns
+    -------
+    xarray.Dataset
+        Fit-data layout, plus ``tokens_seen``; ``log_loss`` is NaN where no loss was given.
+
+    Raises
+    ------
+    ModelDataError
+        If an evaluation language has no parameters in the fit, or a target has no tokens.
+    """
+    obs = study.observations()
+    languages = [str(x) for x in fitted["language"].values]
+    unknown = sorted(set(obs["eval_language"].values) - set(languages))
+    if unknown:
+        raise ModelDataError(
+            f"cannot predict language(s) {', '.join(unknown)}: the fit has parameters for "
+            f"{', '.join(languages)}"
+        )
+    trained = [s for s in obs["language"].values if obs["tokens"].sel(language=s).sum() > 0]
+    sources = [str(x) for x in fitted["source"].values]
+    sources += [s for s in trained if s not in sources]
+    data = assemble_fit_data(obs, languages, sources, fitted["top_source"].values)
+    own = data["tokens"].values[np.arange(data.sizes["obs"]), data["target_source"].values]
+    if np.any(own <= 0):
+        first = int(np.flatnonzero(own <= 0)[0])
+        raise ModelDataError(
+            f"evaluation {first + 1} (run {str(data['run_id'].values[first])!r}, language "
+            f"{str(data['eval_language'].values[first])!r}) has no tokens of its own language; "
+            "the laws need the target's own tokens"
+        )
+    return data
+
+
 def build_model_data(study: Study, spec: VariantSpec) -> xr.Dataset:
     """Arrays for fitting ``spec`` to ``study``.
 
@@ -111,42 +219,15 @@ def build_model_data(study: Study, spec: VariantSpec) -> xr.Dataset:
     languages = [lang for lang in study.language_codes if lang in set(eval_langs)]
     sources = [s for s in study.language_codes if s in set(sources)]
     tokens = obs["tokens"].sel(language=sources).values
-    unique = obs["unique_tokens"].sel(language=sources).values
-    unique = np.where(np.isnan(unique), UNCONSTRAINED_UNIQUE_TOKENS, unique)
-    target = pd.Index(languages).get_indexer(eval_langs)
     target_source = pd.Index(sources).get_indexer(eval_langs)
     top = top_sources(tokens, target_source, obs["run_id"].values, spec.top_sources)
     top_by_language = top[pd.Index(sources).get_indexer(languages)]
-    is_other = np.ones_like(tokens, dtype=bool)
-    rows = np.arange(len(target))
-    is_other[rows, target_source] = False
-    for slot in range(spec.top_sources):
-        chosen = top_by_language[target, slot]
-        valid = chosen >= 0
-        is_other[rows[valid], chosen[valid]] = False
-    data = xr.Dataset(
+    data = assemble_fit_data(obs, languages, sources, top_by_language)
+    data.attrs.update(
         {
-            "log_loss": ("obs", np.log(obs["loss"].values)),
-            "log_params": ("obs", np.log(obs["params"].values)),
-            "target": ("obs", target.astype(np.int64)),
-            "target_source": ("obs", target_source.astype(np.int64)),
-            "tokens": (("obs", "source"), tokens),
-            "unique_tokens": (("obs", "source"), unique),
-            "is_other": (("obs", "source"), is_other),
-            "top_source": (("language", "slot"), top_by_language.astype(np.int64)),
-        },
-        coords={
-            "obs": np.arange(obs.sizes["obs"]),
-            "run_id": ("obs", obs["run_id"].values.astype(str)),
-            "eval_language": ("obs", eval_langs.astype(str)),
-            "language": np.array(languages, dtype=str),
-            "source": np.array(sources, dtype=str),
-            "slot": np.arange(spec.top_sources),
-        },
-        attrs={
             "dropped_zero_shot": int(zero_shot.sum()),
             "runs_selected": len(keep_runs),
             "has_loss": int(has_loss.all()),
-        },
+        }
     )
     return data
