@@ -128,7 +128,7 @@ def run_sampler(
 def complete_posterior(tree: xr.DataTree, model: pm.Model) -> xr.DataTree:
     """Add deterministics (per-language law parameters) and the pointwise log-likelihood."""
     posterior = pm.compute_deterministics(
-        tree["posterior"].to_dataset(), model=model, merge_dataset=True, progressbar=False
+        tree["posterior"].to_dataset().copy(), model=model, extend_dataset=True, progressbar=False
     )
     tree["posterior"] = posterior
     pm.compute_log_likelihood(

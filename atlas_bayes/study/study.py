@@ -76,6 +76,33 @@ class Study:
         }
         return _build(raws, "<in memory>", None, allow_missing_loss)
 
+    def select_runs(self, run_ids: Iterable[str]) -> "Study":
+        """A validated study with only ``run_ids`` (plus the bases finetune runs need).
+
+        Parameters
+        ----------
+        run_ids
+            Runs to keep.
+
+        Returns
+        -------
+        Study
+        """
+        keep = set(run_ids)
+        bases = dict(zip(self.runs["run_id"], self.runs["base_run_id"], strict=True))
+        for run in list(keep):
+            base = bases.get(run)
+            while isinstance(base, str) and base:
+                keep.add(base)
+                base = bases.get(base)
+        runs = self.runs[self.runs["run_id"].isin(keep)]
+        mixture = self.mixture[self.mixture["run_id"].isin(keep)]
+        evals = self.evals[self.evals["run_id"].isin(keep)]
+        loss_missing = "loss" not in evals or evals["loss"].isna().any()
+        return Study.from_frames(
+            runs, mixture, evals, self.languages, allow_missing_loss=loss_missing
+        )
+
     # ------------------------------------------------------------------ basic facts
     @cached_property
     def language_codes(self) -> tuple[str, ...]:
