@@ -403,7 +403,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_issues(err)
         return EXIT_BAD_INPUT
     except (BadInput, FileExistsError, *_input_errors()) as err:
-        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {err}")
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"[bold red]error:[/] {escape(str(err))}"
+        )
         return EXIT_BAD_INPUT
 
 

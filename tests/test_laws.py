@@ -26,7 +26,7 @@ def exponent_interval(key: str) -> tuple[float, float]:
 
 
 # The printed 0.728 is rounded: 16**0.728 = 7.527 would print as 7.53, not 7.52. The four
-# printed total-token multipliers pin the unrounded exponent to [0.72763, 0.72790); its midpoint
+# printed total-token multipliers pin the unrounded exponent to [0.72744, 0.72792); its midpoint
 # (and 0.243 for parameters, inside its own interval) gives alpha and beta from phi and psi.
 TOTAL_TOKENS_EXPONENT = float(np.mean(exponent_interval("total_tokens")))
 ALPHA = PHI / published_value("curse.exponent_params")

@@ -23,9 +23,10 @@ def effective_tokens(
     With ``interference="damped"`` (the default) negative transfer cannot drive ``D_eff`` to
     zero or below. Write ``P`` for the sum of the positive contributions and ``Q`` for the
     magnitude of the negative ones; then ``D_eff = (S_t + P) * exp(-Q / (S_t + P))``. This equals
-    ``S_t + P - Q`` to first order in ``Q``, is continuously differentiable in every ``tau``
-    (also at ``tau = 0``), is positive for every mixture, and lets interference grow without
-    bound only as an exponential loss of effective data. The paper's mixtures stay in the
+    ``S_t + P - Q`` to first order in ``Q``, is continuous in every ``tau`` and differentiable
+    at ``tau = 0`` when no other source interferes (otherwise its slope in that ``tau`` jumps by
+    the factor ``1 + Q / (S_t + P)`` there), is positive for every mixture, and lets
+    interference grow without bound only as an exponential loss of effective data. The paper's mixtures stay in the
     linear regime; many interfering sources (a 38-language mixture) do not, and need the guard.
 
     Parameters

@@ -58,14 +58,9 @@ def _parameter(
 
 
 def _prior_centre(pspec: ParameterSpec) -> float:
-    """A central prior value of a parameter (the hyperprior mean, or the prior's location)."""
+    """A central prior value of a parameter (its population mean's, or its own prior's)."""
     prior = pspec.mu if pspec.pooling == "hierarchical" else pspec.prior
-    args = prior.args
-    if "mu" in args:
-        return args["mu"]
-    if prior.dist == "Uniform":
-        return 0.5 * (args["lower"] + args["upper"])
-    raise ValueError(f"no central value for {prior.describe()}")
+    return prior.central_value()
 
 
 def data_centres(data: xr.Dataset, spec: VariantSpec) -> dict[str, np.ndarray]:

@@ -53,7 +53,10 @@ def top_sources(tokens: np.ndarray, target: np.ndarray, run: np.ndarray, k: int)
     """
     n_sources = tokens.shape[1]
     result = np.full((n_sources, k), -1, dtype=int)
-    _, first = np.unique(run, return_index=True)
+    # One row per (run, target): checkpoints of a run count once, but a run that evaluates
+    # several targets (a bilingual run) counts for each of them.
+    pairs = np.char.add(np.char.add(np.asarray(run, dtype=str), "\x00"), target.astype(str))
+    _, first = np.unique(pairs, return_index=True)
     for t in np.unique(target):
         rows = first[target[first] == t]
         present = tokens[rows] > 0

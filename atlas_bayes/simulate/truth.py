@@ -218,8 +218,9 @@ def draw_transfer(rng: np.random.Generator, targets: tuple[str, ...]) -> Transfe
         i, j = targets.index(target), sources.index(source)
         residual[i, j] = effect
         sparse[i, j] = True
-    # Interference is bounded: a source at most halves the value of the target's own tokens in
-    # a 50/50 run (BTS >= -2/3 ... keeps the BTS means from being driven by a few extreme pairs).
+    # Interference is bounded below (tau >= -0.4, i.e. BTS >= -1.33) so that the BTS means,
+    # which BTS = 2 tau / (1 + tau) makes very sensitive to tau near -1, are not driven by a few
+    # extreme pairs.
     matrix = np.maximum(mean + residual, TRANSFER_FLOOR)
     for interferer in ("ur", "ps"):
         # "Urdu and Pashto interfere with every language": no sparse draw may undo that.

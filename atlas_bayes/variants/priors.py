@@ -5,6 +5,7 @@ checked before PyMC is imported: an unknown distribution, a missing or unknown a
 scale prior whose support is not positive is an error with the key path that caused it.
 """
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,10 +63,12 @@ class PriorSpec:
         for key, value in args.items():
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise SpecError(f"{where}.{key}: expected a number, got {value!r}")
+            if not math.isfinite(value):
+                raise SpecError(f"{where}.{key}: expected a finite number, got {value!r}")
             if key in POSITIVE_ARGUMENTS and not value > 0:
                 raise SpecError(f"{where}.{key}: must be > 0, got {value}")
-        if dist == "Uniform" and not args["lower"] < args["upper"]:
-            raise SpecError(f"{where}: Uniform needs lower < upper")
+        if "lower" in args and "upper" in args and not args["lower"] < args["upper"]:
+            raise SpecError(f"{where}: {dist} needs lower < upper")
         return cls(dist, {k: float(v) for k, v in args.items()})
 
     @property
@@ -80,6 +83,31 @@ class PriorSpec:
     def to_dict(self) -> dict[str, Any]:
         """The TOML/JSON form."""
         return {"dist": self.dist, **self.args}
+
+    def central_value(self) -> float:
+        """A central value of the prior (its mean, or its location where that is simpler).
+
+        Used to place pivots before sampling; it need not be exact.
+        """
+        a = self.args
+        match self.dist:
+            case "Normal" | "StudentT" | "TruncatedNormal":
+                return a["mu"]
+            case "Uniform":
+                return 0.5 * (a["lower"] + a["upper"])
+            case "HalfNormal":
+                return a["sigma"] * math.sqrt(2.0 / math.pi)
+            case "HalfStudentT":
+                return a["sigma"]
+            case "Exponential":
+                return 1.0 / a["lam"]
+            case "Gamma":
+                return a["alpha"] / a["beta"]
+            case "LogNormal":
+                return math.exp(a["mu"] + 0.5 * a["sigma"] ** 2)
+            case "Beta":
+                return a["alpha"] / (a["alpha"] + a["beta"])
+        raise ValueError(f"no central value for {self.describe()}")
 
     def create(self, name: str, **kwargs: Any) -> Any:
         """Create the PyMC random variable ``name`` (inside a model context)."""

@@ -173,12 +173,18 @@ class DataSelection:
         unknown = sorted(set(raw) - {"regimes", "max_training_languages", "exclude_kinds"})
         if unknown:
             raise SpecError(f"{where}: unknown key(s) {', '.join(unknown)}")
-        regimes = tuple(raw.get("regimes", ["pretrain"]))
-        bad = [r for r in regimes if r not in ("pretrain", "finetune")]
-        if bad or not regimes:
+        regimes = raw.get("regimes", ["pretrain"])
+        if (
+            not isinstance(regimes, list)
+            or not regimes
+            or any(r not in ("pretrain", "finetune") for r in regimes)
+        ):
             raise SpecError(
-                f"{where}.regimes: expected a list of 'pretrain'/'finetune', got {regimes}"
+                f"{where}.regimes: expected a list of 'pretrain'/'finetune', got {regimes!r}"
             )
+        exclude = raw.get("exclude_kinds", [])
+        if not isinstance(exclude, list) or not all(isinstance(k, str) for k in exclude):
+            raise SpecError(f"{where}.exclude_kinds: expected a list of strings, got {exclude!r}")
         max_languages = raw.get("max_training_languages")
         if max_languages is not None and (
             isinstance(max_languages, bool)
@@ -186,7 +192,7 @@ class DataSelection:
             or max_languages < 1
         ):
             raise SpecError(f"{where}.max_training_languages: expected an integer >= 1")
-        return cls(regimes, max_languages, tuple(raw.get("exclude_kinds", [])))
+        return cls(tuple(regimes), max_languages, tuple(exclude))
 
     def to_dict(self) -> dict[str, Any]:
         """The TOML/JSON form."""
@@ -242,11 +248,11 @@ class VariantSpec:
         if unknown:
             raise SpecError(f"[variant]: unknown key(s) {', '.join(unknown)}")
         law = variant["law"]
-        if law not in LAW_PARAMETERS:
+        if not isinstance(law, str) or law not in LAW_PARAMETERS:
             raise SpecError(
                 f"variant.law: unknown law {law!r}; choose one of {', '.join(LAW_PARAMETERS)}"
             )
-        reference = raw.get("reference", {})
+        reference = _table(raw, "reference")
         unknown = sorted(set(reference) - {"params", "tokens"})
         if unknown:
             raise SpecError(f"[reference]: unknown key(s) {', '.join(unknown)}")
@@ -257,7 +263,7 @@ class VariantSpec:
                 raise SpecError(f"reference.{key}: expected a number > 0, got {value!r}")
             scales[key] = float(value)
         expected = LAW_PARAMETERS[law]
-        given = raw.get("parameters", {})
+        given = _table(raw, "parameters")
         unknown = sorted(set(given) - set(expected))
         if unknown:
             raise SpecError(
@@ -270,7 +276,7 @@ class VariantSpec:
         parameters = {
             name: ParameterSpec.parse(name, given[name], f"parameters.{name}") for name in expected
         }
-        model = raw.get("model", {})
+        model = _table(raw, "model")
         unknown = sorted(set(model) - {"parameterization", "top_sources", "interference"})
         if unknown:
             raise SpecError(f"[model]: unknown key(s) {', '.join(unknown)}")
@@ -323,6 +329,13 @@ class VariantSpec:
     def from_json(cls, text: str, source: str = "<fit file>") -> "VariantSpec":
         """Inverse of :meth:`to_json`."""
         return cls.from_dict(json.loads(text), source)
+
+
+def _table(raw: dict[str, Any], key: str) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise SpecError(f"{key}: expected a table [{key}], got {value!r}")
+    return value
 
 
 def read_variant_file(path: str | Path) -> VariantSpec:
