@@ -26,8 +26,9 @@ def effective_tokens(
     ``S_t + P - Q`` to first order in ``Q``, is continuous in every ``tau`` and differentiable
     at ``tau = 0`` when no other source interferes (otherwise its slope in that ``tau`` jumps by
     the factor ``1 + Q / (S_t + P)`` there), is positive for every mixture, and lets
-    interference grow without bound only as an exponential loss of effective data. The paper's mixtures stay in the
-    linear regime; many interfering sources (a 38-language mixture) do not, and need the guard.
+    interference grow without bound only as an exponential loss of effective data. Mixtures with
+    little interference stay in the linear regime; many interfering sources (a 38-language
+    mixture) do not, and need the guard.
 
     Parameters
     ----------

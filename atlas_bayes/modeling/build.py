@@ -103,7 +103,7 @@ def fit_data_arrays(data: xr.Dataset) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _data_coords(arrays: dict[str, np.ndarray], data: xr.Dataset) -> dict[str, np.ndarray]:
+def data_coords(arrays: dict[str, np.ndarray], data: xr.Dataset) -> dict[str, np.ndarray]:
     return {
         "obs": data["obs"].values,
         "language": data["language"].values,
@@ -134,7 +134,7 @@ def build_model(data: xr.Dataset, spec: VariantSpec) -> pm.Model:
     arrays = fit_data_arrays(data)
     dims = {**INPUT_DIMS, "target": ("obs",), "observed_log_loss": ("obs",)}
     centred = spec.parameterization == "centred"
-    with pm.Model(coords=_data_coords(arrays, data)) as model:
+    with pm.Model(coords=data_coords(arrays, data)) as model:
         inputs = {name: pm.Data(name, value, dims=dims[name]) for name, value in arrays.items()}
         target = inputs.pop("target")
         observed = inputs.pop("observed_log_loss")
