@@ -8,7 +8,7 @@ import pandas as pd
 import pymc as pm
 
 from atlas_bayes.intervals import CI_PROB, interval_label
-from atlas_bayes.modeling.build import OBSERVED, build_model
+from atlas_bayes.modeling.build import OBSERVED, build_model, single_language_spec
 from atlas_bayes.modeling.data import build_model_data
 from atlas_bayes.study import Study
 from atlas_bayes.variants import VariantSpec
@@ -74,8 +74,9 @@ def prior_predictive_check(
     """
     data = build_model_data(study, spec)
     model = build_model(data, spec)
-    names = list(spec.parameters)
-    hyper = [f"{n}_mu" if spec.parameters[n].pooling == "hierarchical" else n for n in names]
+    effective = single_language_spec(spec) if data.sizes["language"] == 1 else spec
+    names = list(effective.parameters)
+    hyper = [f"{n}_mu" if effective.parameters[n].pooling == "hierarchical" else n for n in names]
     tree = pm.sample_prior_predictive(
         draws=draws, model=model, random_seed=seed, var_names=[*hyper, OBSERVED]
     )

@@ -1,5 +1,6 @@
 """The PyMC model of a variant on its fit data."""
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytensor.tensor as pt
 import xarray as xr
 
 from atlas_bayes.modeling.mean import INPUT_DIMS, model_inputs, predicted_log_loss
-from atlas_bayes.variants import ParameterSpec, VariantSpec
+from atlas_bayes.variants import ParameterSpec, PriorSpec, VariantSpec
 from atlas_bayes.variants.spec import SLOT_PARAMETERS
 
 #: Name of the observed variable (and of the pointwise log-likelihood).
@@ -114,6 +115,31 @@ def data_coords(arrays: dict[str, np.ndarray], data: xr.Dataset) -> dict[str, np
     }
 
 
+def single_language_spec(spec: VariantSpec) -> VariantSpec:
+    """The spec to use when the data have one language: hierarchies collapsed to priors.
+
+    With a single language, a population scale has nothing to pool and is not identified; it
+    only creates a funnel (hundreds of divergences on one-language public datasets). Each
+    hierarchical parameter with a Normal population mean ``N(m, s)`` and a ``HalfNormal(h)``
+    scale becomes a single value with the prior of a new language under that hierarchy,
+    moment-matched: ``Normal(m, sqrt(s**2 + h**2))``. Other hierarchies are kept.
+    """
+    parameters = dict(spec.parameters)
+    for name, pspec in spec.parameters.items():
+        if (
+            pspec.pooling == "hierarchical"
+            and pspec.mu.dist == "Normal"
+            and pspec.sigma.dist == "HalfNormal"
+        ):
+            scale = float(np.hypot(pspec.mu.args["sigma"], pspec.sigma.args["sigma"]))
+            parameters[name] = ParameterSpec(
+                name,
+                "per_language",
+                prior=PriorSpec("Normal", {"mu": pspec.mu.args["mu"], "sigma": scale}),
+            )
+    return dataclasses.replace(spec, parameters=parameters)
+
+
 def build_model(data: xr.Dataset, spec: VariantSpec) -> pm.Model:
     """PyMC model of ``spec`` on ``data`` (from :func:`atlas_bayes.modeling.data.build_model_data`).
 
@@ -131,6 +157,8 @@ def build_model(data: xr.Dataset, spec: VariantSpec) -> pm.Model:
         values (centred), the likelihood's ``sigma`` and ``nu``. Per-language law parameters
         are Deterministics named after the law's parameters.
     """
+    if data.sizes["language"] == 1:
+        spec = single_language_spec(spec)
     arrays = fit_data_arrays(data)
     dims = {**INPUT_DIMS, "target": ("obs",), "observed_log_loss": ("obs",)}
     centred = spec.parameterization == "centred"
