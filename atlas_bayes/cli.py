@@ -65,7 +65,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     """Summarise a fit file or a study folder."""
-    if Path(args.target).is_file():
+    if not Path(args.target).is_dir():
         return _summary_fit(args)
     args.study = args.target
     return cmd_summary_study(args)
@@ -182,7 +182,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         Console(stderr=True, highlight=False, soft_wrap=True).print(
             f"[bold red]WARNING: {escape(verdict)}[/] Do not use these numbers until this is fixed."
         )
-    console.print(f"wrote {escape(str(out))} ({fit.meta['sampling_seconds']:.0f} s)")
+    console.print(f"wrote {escape(str(out))} ({fit.meta['fit_seconds']:.0f} s)")
     if args.strict and not fit.diagnostics.passed:
         return EXIT_NOT_CONVERGED
     return EXIT_OK
@@ -225,7 +225,9 @@ def cmd_prior_check(args: argparse.Namespace) -> int:
 
     spec = load_variant(args.model)
     study = load_study(args.study)
-    check = prior_predictive_check(study, spec, draws=args.draws, seed=args.seed)
+    check = prior_predictive_check(
+        study, spec, draws=args.draws, seed=args.seed, ci_prob=args.ci_prob
+    )
     if args.json:
         print(
             json.dumps(
@@ -258,7 +260,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Run the main job on the bundled study."""
     from atlas_bayes.demo import run_demo
 
-    return run_demo(out=Path(args.out), force=args.force, console=_console(args))
+    return run_demo(out=Path(args.out), force=args.force, console=_console(args), quick=args.quick)
 
 
 EXAMPLES = {
@@ -370,6 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("study", type=Path, help="study folder")
     p.add_argument("--model", required=True, help="variant name or .toml path")
     p.add_argument("--draws", type=int, default=500, help="prior draws")
+    p.add_argument("--ci-prob", type=float, default=CI_PROB, help="interval probability (0.9)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -380,17 +383,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("demo", cmd_demo, "Run the main job on the bundled simulated study.")
     p.add_argument("--out", type=Path, default=Path("demo-out"), help="output folder")
+    p.add_argument("--quick", action="store_true", help="fewer draws, for a first look")
     p.add_argument("--force", action="store_true", help="replace an existing output folder")
     return parser
 
 
 def _input_errors() -> tuple[type[Exception], ...]:
     from atlas_bayes.inference import FitFileError
-    from atlas_bayes.inference.sampling import SamplerUnavailable
+    from atlas_bayes.inference.sampling import SamplerUnavailable, SettingsError
     from atlas_bayes.modeling.data import ModelDataError
     from atlas_bayes.variants import SpecError
 
-    return (SpecError, FitFileError, ModelDataError, SamplerUnavailable)
+    return (SpecError, FitFileError, ModelDataError, SamplerUnavailable, SettingsError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,15 +27,19 @@ def test_summary_json(capsys):
 
 def test_demo_writes_its_outputs_and_refuses_to_overwrite(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out)]) == 0
+    assert main(["demo", "--out", str(out), "--quick"]) == 0
     printed = capsys.readouterr().out
     assert "identical" in printed
     summary = json.loads((out / "summary.json").read_text())
     assert summary["study"]["reproducible"] is True
+    assert 0 <= summary["fit"]["coverage_of_truth"] <= 1
+    assert summary["fit"]["lambda"]["ci_kind"] == "eti"
     assert "simulated" in (out / "summary.md").read_text()
-    assert sorted(p.name for p in out.iterdir()) == ["summary.json", "summary.md"]
-    assert main(["demo", "--out", str(out)]) == 2
-    assert main(["demo", "--out", str(out), "--force", "-q"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["fits", "summary.json", "summary.md"]
+    assert (out / "fits" / "data_constrained.nc").is_file()
+    before = (out / "summary.json").stat().st_mtime_ns
+    assert main(["demo", "--out", str(out), "--quick"]) == 2
+    assert (out / "summary.json").stat().st_mtime_ns == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
 
 

@@ -105,8 +105,16 @@ def test_same_seed_same_posterior(small_study, small_fit):
     xr.testing.assert_equal(again.posterior, small_fit.posterior)
 
 
-def test_saved_fit_round_trips_without_pickle(small_fit, saved_fit):
-    assert b"pickle" not in saved_fit.read_bytes()[:0]  # netCDF4/HDF5 container
+def test_saved_fit_round_trips_without_pickle(small_fit, saved_fit, monkeypatch):
+    import pickle
+
+    assert saved_fit.read_bytes()[:8] == b"\x89HDF\r\n\x1a\n"  # an HDF5 (netCDF-4) file
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("loading a fit must not unpickle anything")
+
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(pickle, "load", refuse)
     loaded = load_fit(saved_fit)
     xr.testing.assert_allclose(loaded.posterior, small_fit.posterior)
     xr.testing.assert_equal(loaded.data, small_fit.data)
@@ -234,3 +242,50 @@ def test_prior_check_cli(capsys):
     )
     out = capsys.readouterr().out
     assert "Before seeing any loss" in out and "equal-tailed" in out
+
+
+def test_predict_grid_any_language_size_and_tokens(small_fit):
+    import pandas as pd
+
+    from atlas_bayes.inference.predict import predict_grid
+
+    sizes = [1e8, 1e9, 1e10]
+    grid = predict_grid(
+        small_fit,
+        ["sw"] * 3,
+        sizes,
+        pd.DataFrame({"sw": [2e9] * 3}),
+        pd.DataFrame({"sw": [7.7e8] * 3}),
+        predictive=False,
+    )
+    assert grid.dims == ("chain", "draw", "obs") and grid.sizes["obs"] == 3
+    means = grid.mean(("chain", "draw")).values
+    assert means[0] > means[1] > means[2]
+    # Repeated tokens are worth less than fresh ones: the same 2e9 tokens from a larger corpus
+    # give a lower loss.
+    fresh = predict_grid(small_fit, ["sw"], [1e9], pd.DataFrame({"sw": [2e9]}), predictive=False)
+    assert float(fresh.mean()) < means[1]
+    noisy = predict_grid(small_fit, ["sw"], [1e9], pd.DataFrame({"sw": [2e9]}), seed=4)
+    assert float(noisy.std()) > float(fresh.std())
+    with pytest.raises(ModelDataError, match="cannot predict language"):
+        predict_grid(small_fit, ["ja"], [1e9], pd.DataFrame({"ja": [1e9]}))
+
+
+def test_bad_sampler_settings_and_missing_fit_exit_2(tmp_path, capsys):
+    out = tmp_path / "f.nc"
+    code = main(["fit", "tests/data/good_study", "--model", "chinchilla", "--out", str(out),
+                 "--chains", "0"])  # fmt: skip
+    assert code == 2 and "chains must be >= 1" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["summary", str(tmp_path / "missing.nc")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_pretraining_laws_refuse_finetune_runs(bundled_study, tmp_path):
+    from atlas_bayes.variants import VariantSpec
+
+    raw = load_variant("chinchilla").to_dict()
+    raw["data"]["regimes"] = ["pretrain", "finetune"]
+    spec = VariantSpec.from_dict(raw)
+    with pytest.raises(ModelDataError, match="finetune run"):
+        build_model_data(bundled_study, spec)

@@ -12,6 +12,8 @@ MAX_RHAT = 1.01
 MIN_ESS = 400.0
 MIN_EBFMI = 0.3
 MAX_DIVERGENCES = 0
+#: Draws allowed to hit the maximum tree depth (any hit means badly scaled geometry).
+MAX_TREEDEPTH_HITS = 0
 
 
 @dataclass(frozen=True)
@@ -147,12 +149,13 @@ def compute_diagnostics(fit: xr.DataTree, var_names: list[str]) -> Diagnostics:
             "geometry, so the draws may be biased. Tighten weak priors or try the other "
             "parameterization (model.parameterization) of the variant."
         )
-    if treedepth_hits:
+    if treedepth_hits > MAX_TREEDEPTH_HITS:
         problems.append(
             f"{treedepth_hits} draws hit the maximum tree depth: the posterior is badly scaled "
             "or correlated; sampling is slow and may be incomplete."
         )
-    if not min_ebfmi >= MIN_EBFMI:
+    # E-BFMI needs the energy; samplers that do not record it leave it NaN (not a failure).
+    if np.isfinite(min_ebfmi) and min_ebfmi < MIN_EBFMI:
         problems.append(
             f"E-BFMI {min_ebfmi:.2f} < {MIN_EBFMI}: the energy distribution is poorly explored "
             "(often a funnel); try the non-centred parameterization."

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import arviz as az
-import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -195,9 +194,10 @@ def assemble_fit(
         "study_source": str(study.source) if study is not None and study.source else "",
         "versions": _versions(),
         "created": started.isoformat(timespec="seconds"),
-        "sampling_seconds": (dt.datetime.now(dt.UTC) - started).total_seconds(),
+        # Compilation (if any), sampling and post-processing, from the fit's start.
+        "fit_seconds": (dt.datetime.now(dt.UTC) - started).total_seconds(),
     }
     return Fit(tree=tree, spec=spec, diagnostics=diagnostics, meta=meta)
 
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "Fit", "fit_variant", "np"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "Fit", "assemble_fit", "fit_variant"]

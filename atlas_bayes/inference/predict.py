@@ -1,6 +1,6 @@
 """Posterior predictions of loss for new (language, N, tokens by language) inputs."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -157,3 +157,79 @@ def summarise_predictions(
     if observed is not None:
         table["observed"] = observed
     return table
+
+
+def predict_grid(
+    fit,
+    language: Sequence[str],
+    params: Sequence[float],
+    tokens: pd.DataFrame,
+    unique_tokens: pd.DataFrame | None = None,
+    predictive: bool = True,
+    seed: int = 0,
+    max_elements: int = DEFAULT_CHUNK_ELEMENTS,
+) -> xr.DataArray:
+    """Loss draws for any grid of (evaluation language, N, tokens by language).
+
+    Parameters
+    ----------
+    fit
+        A :class:`~atlas_bayes.inference.Fit`.
+    language
+        Evaluation language of each grid point (one of the fit's languages).
+    params
+        Parameters N of each grid point.
+    tokens
+        Tokens seen by each training language: one row per grid point, one column per
+        language (missing or 0: not trained on).
+    unique_tokens
+        Unique tokens available, same layout (NaN or absent: not data-constrained).
+    predictive
+        Add observation noise (posterior predictive); False gives the law's mean loss.
+    seed
+        Seed of the noise draws.
+    max_elements
+        Memory bound of the chunked computation.
+
+    Returns
+    -------
+    xarray.DataArray
+        Loss in nats per token, dimensions ``(chain, draw, obs)`` with one ``obs`` per grid
+        point, labelled by ``eval_language``.
+
+    Examples
+    --------
+    >>> grid = predict_grid(fit, ["sw"] * 3, [1e8, 1e9, 1e10],
+    ...                     pd.DataFrame({"sw": [1e9] * 3, "en": [5e9] * 3}))  # doctest: +SKIP
+    """
+    from atlas_bayes.modeling.data import build_prediction_data
+    from atlas_bayes.study import Study
+
+    n = len(language)
+    if len(params) != n or len(tokens) != n:
+        raise ValueError("language, params and tokens need one entry per grid point")
+    run_ids = [f"grid-{i}" for i in range(n)]
+    tokens = tokens.reset_index(drop=True).fillna(0.0)
+    rows = []
+    for i, run in enumerate(run_ids):
+        for column in tokens.columns:
+            value = float(tokens.at[i, column])
+            if value > 0:
+                unique = (
+                    float(unique_tokens.reset_index(drop=True).at[i, column])
+                    if unique_tokens is not None and column in unique_tokens
+                    else np.nan
+                )
+                rows.append(
+                    {"run_id": run, "language": column, "tokens": value, "unique_tokens": unique}
+                )
+    study = Study.from_frames(
+        pd.DataFrame({"run_id": run_ids, "params": list(params), "regime": "pretrain"}),
+        pd.DataFrame(rows),
+        pd.DataFrame({"run_id": run_ids, "language": list(language)}),
+        allow_missing_loss=True,
+    )
+    data = build_prediction_data(study, fit.data)
+    if predictive:
+        return predictive_loss(fit, data, seed=seed, max_elements=max_elements)
+    return np.exp(mean_log_loss(fit, data, max_elements)).rename("loss")

@@ -17,6 +17,10 @@ class SamplerUnavailable(ValueError):
     """The requested NUTS implementation is not installed."""
 
 
+class SettingsError(ValueError):
+    """Sampler settings out of range (chains, draws, tune)."""
+
+
 @dataclass(frozen=True)
 class SamplerSettings:
     """How to run NUTS.
@@ -42,12 +46,14 @@ class SamplerSettings:
 
     def __post_init__(self) -> None:
         if self.sampler not in SAMPLERS:
-            raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
+            raise SettingsError(
+                f"sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}"
+            )
         for name in ("chains", "draws"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1")
+                raise SettingsError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.tune < 0:
-            raise ValueError("tune must be >= 0")
+            raise SettingsError(f"tune must be >= 0, got {self.tune}")
         module = {"nutpie": "nutpie", "numpyro": "numpyro", "pymc": "pymc"}[self.sampler]
         if importlib.util.find_spec(module) is None:
             raise SamplerUnavailable(

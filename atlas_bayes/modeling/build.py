@@ -208,4 +208,4 @@ def free_variable_names(model: pm.Model) -> list[str]:
     return [rv.name for rv in model.free_RVs]
 
 
-__all__ = ["OBSERVED", "build_model", "fit_data_arrays", "free_variable_names", "pt"]
+__all__ = ["OBSERVED", "build_model", "fit_data_arrays", "free_variable_names"]

@@ -147,7 +147,7 @@ def build_prediction_data(study: Study, fitted: xr.Dataset) -> xr.Dataset:
     Returns
     -------
     xarray.Dataset
-        Fit-data layout, plus ``tokens_seen``; ``log_loss`` is NaN where no loss was given.
+        Fit-data layout; ``log_loss`` is NaN where no loss was given.
 
     Raises
     ------
@@ -203,6 +203,17 @@ def build_model_data(study: Study, spec: VariantSpec) -> xr.Dataset:
     """
     obs = study.observations()
     keep_runs = select_runs(study, spec)
+    finetuned = study.runs.loc[
+        study.runs["run_id"].isin(keep_runs) & (study.runs["regime"] == "finetune"), "run_id"
+    ]
+    if len(finetuned):
+        # These laws describe training from scratch; a finetune run's base tokens would be
+        # ignored and its loss misdescribed (the crossover variant models finetuning).
+        raise ModelDataError(
+            f"variant {spec.name!r} ({spec.law} law) describes pretraining from scratch, but "
+            f"its [data] selection keeps {len(finetuned)} finetune run(s) (e.g. "
+            f'{finetuned.iloc[0]!r}); set data.regimes = ["pretrain"]'
+        )
     mask = np.isin(obs["run_id"].values, keep_runs)
     obs = obs.isel(obs=np.flatnonzero(mask))
     sources = [s for s in obs["language"].values if obs["tokens"].sel(language=s).sum() > 0]

@@ -68,27 +68,12 @@ class TransferTruth:
 
 
 @dataclass
-class CurseTruth:
-    """Per-target curse-law parameters (capacity runs)."""
+class CurseTruth(LossLaw):
+    """Per-target curse-law parameters (capacity runs): a loss law plus K's exponents."""
 
     targets: tuple[str, ...]
-    E: np.ndarray
-    params_term: np.ndarray
-    data_term: np.ndarray
-    alpha: np.ndarray
-    beta: np.ndarray
     phi: np.ndarray
     psi: np.ndarray
-
-    @property
-    def A(self) -> np.ndarray:  # noqa: N802
-        """Coefficient of the parameter term."""
-        return self.params_term * PARAMS_REF**self.alpha
-
-    @property
-    def B(self) -> np.ndarray:  # noqa: N802
-        """Coefficient of the data term."""
-        return self.data_term * TOKENS_REF**self.beta
 
 
 @dataclass
