@@ -19,6 +19,7 @@ import numpy as np
 
 from atlas_bayes.inference import SamplerSettings
 from atlas_bayes.inference.fit import assemble_fit
+from atlas_bayes.inference.recovery import recovery_table
 from atlas_bayes.inference.refit import CompiledVariant
 from atlas_bayes.inference.sampling import compile_nutpie, run_sampler
 from atlas_bayes.modeling.build import build_model
@@ -49,6 +50,7 @@ def one_run(name: str, study, settings: SamplerSettings, seed: int) -> dict:
     t3 = time.perf_counter()
     fit = assemble_fit(tree, model, data, spec, settings, study, dt.datetime.now(dt.UTC))
     t4 = time.perf_counter()
+    coverage = recovery_table(fit, bundled_study_path() / "truth.json")["covered"].mean()
     stats = fit.tree["sample_stats"].to_dataset()
     gradients = int(stats["n_steps"].sum())
     d = fit.diagnostics
@@ -79,6 +81,7 @@ def one_run(name: str, study, settings: SamplerSettings, seed: int) -> dict:
         "min_ebfmi": d.min_ebfmi,
         "converged": d.passed,
         "problems": d.problems,
+        "coverage_of_truth_90": float(coverage),
         "refit_seconds": refit_seconds,
         "refit_share_of_cold": refit_seconds / cold,
         "refit_converged": refit.diagnostics.passed,
@@ -116,7 +119,7 @@ def main() -> None:
         }
     print(
         "\nvariant            cold s  compile  sample  steps/draw  minESS  ESS/s"
-        "  refit share  converged"
+        "  refit share  coverage  converged"
     )
     for name, result in results.items():
         m = result["median"]
@@ -124,7 +127,8 @@ def main() -> None:
             f"{name:18s} {m['cold_fit_seconds']:6.1f} {m['compile_seconds']:8.1f} "
             f"{m['sampling_seconds']:7.1f} {m['steps_per_draw']:11.1f} "
             f"{min(m['min_ess_bulk'], m['min_ess_tail']):7.0f} {m['ess_per_second']:6.1f} "
-            f"{m['refit_share_of_cold']:12.2f}  {all(r['converged'] for r in result['runs'])}"
+            f"{m['refit_share_of_cold']:12.2f} {m['coverage_of_truth_90']:9.2f}"
+            f"  {all(r['converged'] for r in result['runs'])}"
         )
     if args.out:
         with open(args.out, "w") as handle:

@@ -73,7 +73,8 @@ def prior_predictive_check(
     PriorCheck
     """
     data = build_model_data(study, spec)
-    model = build_model(data, spec)
+    # The plain parameterisation: the anchored one has a flat variable (same prior).
+    model = build_model(data, spec, anchored=False)
     effective = single_language_spec(spec) if data.sizes["language"] == 1 else spec
     names = list(effective.parameters)
     hyper = [f"{n}_mu" if effective.parameters[n].pooling == "hierarchical" else n for n in names]

@@ -64,6 +64,69 @@ def _prior_centre(pspec: ParameterSpec) -> float:
     return prior.central_value()
 
 
+#: How far beyond each language's pivot (in log N and log D) the anchor of ``log_E`` sits.
+#: Measured on the bundled study (chinchilla, 4 x 500 draws): 63 gradient evaluations per draw
+#: for offsets 1 to 2 (68 at 3), against 127 without the anchor.
+ANCHOR_OFFSET = 2.0
+
+
+def _anchorable(spec: VariantSpec) -> bool:
+    """Whether ``log_E`` can be sampled through its anchor (see :func:`_anchored_log_E`)."""
+    log_e = spec.parameters["log_E"]
+    prior = log_e.mu if log_e.pooling == "hierarchical" else log_e.prior
+    return (
+        spec.parameterization == "centred"
+        and log_e.pooling in ("hierarchical", "per_language")
+        and prior.dist == "Normal"
+        and all(
+            spec.parameters[c].pooling != "shared" and spec.parameters[e].pooling != "shared"
+            for c, (e, _) in COEFFICIENT_EXPONENT.items()
+        )
+        and all(
+            (spec.parameters[c].mu if spec.parameters[c].pooling == "hierarchical"
+             else spec.parameters[c].prior).dist == "Normal"
+            for c in COEFFICIENT_EXPONENT
+        )
+    )  # fmt: skip
+
+
+def _anchored_log_E(  # noqa: N802 - the law's symbol
+    pspec: ParameterSpec, values: dict[str, Any], centres: dict[str, np.ndarray], spec: VariantSpec
+) -> Any:
+    """Sample the irreducible loss through the loss floor at an anchor beyond the data.
+
+    ``E``, the data term's coefficient and its exponent form a ridge when a language's curves
+    have not flattened: many (E, b, beta) explain the same losses. The loss the law predicts at
+    infinite N plus the two reducible terms at anchors ``ANCHOR_OFFSET`` beyond each language's
+    pivots, ``M = E + A_anchor + B_anchor``, is pinned by the data, so the sampler moves
+    ``log M`` and ``E = M - A_anchor - B_anchor`` follows. The prior stays on ``log_E``; the
+    change of variables adds ``log |d log E / d log M| = log M - log E``. This halves the
+    gradient evaluations per draw on the bundled study.
+    """
+    terms = {}
+    for coefficient, (exponent, scale) in COEFFICIENT_EXPONENT.items():
+        terms[coefficient] = pt.exp(
+            values[coefficient] - values[exponent] * (centres[scale] + ANCHOR_OFFSET)
+        )
+    # Start where the prior's central values put the floor, so that E > 0 initially.
+    central = {n: _prior_centre(spec.parameters[n]) for n in spec.parameters}
+    start = np.exp(central["log_E"]) + sum(
+        np.exp(central[c] - central[e] * (centres[s] + ANCHOR_OFFSET))
+        for c, (e, s) in COEFFICIENT_EXPONENT.items()
+    )
+    # Sampled as an offset from that start, so the default initial point (0) is valid.
+    log_floor = np.log(start) + pm.Flat("log_E_anchor", dims="language")
+    irreducible = pt.exp(log_floor) - terms["log_a"] - terms["log_b"]
+    log_e = pm.Deterministic("log_E", pt.log(pt.maximum(irreducible, 1e-300)), dims="language")
+    pm.Potential("log_E_positive", pt.switch(irreducible > 0, 0.0, -np.inf).sum())
+    if pspec.pooling == "hierarchical":
+        prior = pm.Normal.dist(pspec.mu.create("log_E_mu"), pspec.sigma.create("log_E_sigma"))
+    else:
+        prior = pm.Normal.dist(pspec.prior.args["mu"], pspec.prior.args["sigma"])
+    pm.Potential("log_E_prior", (pm.logp(prior, log_e) + log_floor - log_e).sum())
+    return log_e
+
+
 def data_centres(data: xr.Dataset, spec: VariantSpec) -> dict[str, np.ndarray]:
     """Per-language pivots of ``log(N / N_ref)`` and ``log(D_t / D_ref)``.
 
@@ -140,7 +203,7 @@ def single_language_spec(spec: VariantSpec) -> VariantSpec:
     return dataclasses.replace(spec, parameters=parameters)
 
 
-def build_model(data: xr.Dataset, spec: VariantSpec) -> pm.Model:
+def build_model(data: xr.Dataset, spec: VariantSpec, anchored: bool = True) -> pm.Model:
     """PyMC model of ``spec`` on ``data`` (from :func:`atlas_bayes.modeling.data.build_model_data`).
 
     Parameters
@@ -149,6 +212,10 @@ def build_model(data: xr.Dataset, spec: VariantSpec) -> pm.Model:
         Fit data.
     spec
         The variant.
+    anchored
+        Sample ``log_E`` through its anchor where the spec allows (see
+        :func:`_anchored_log_E`); the same posterior, better geometry. Prior predictive
+        sampling needs ``False`` (the anchor is a flat variable with its prior as a potential).
 
     Returns
     -------
@@ -169,10 +236,18 @@ def build_model(data: xr.Dataset, spec: VariantSpec) -> pm.Model:
         n_obs = inputs["log_params"].shape[0]
         centres = data_centres(data, spec)
         values: dict[str, Any] = {}
-        # Exponents first: a centred coefficient is sampled relative to its exponent.
-        order = sorted(spec.parameters, key=lambda p: p in COEFFICIENT_EXPONENT)
+        anchor = anchored and _anchorable(spec)
+        # Exponents first: a centred coefficient is sampled relative to its exponent; an
+        # anchored log_E comes last, from the coefficients.
+        order = sorted(
+            spec.parameters,
+            key=lambda p: (p == "log_E" and anchor, p in COEFFICIENT_EXPONENT),
+        )
         for name in order:
             pspec = spec.parameters[name]
+            if name == "log_E" and anchor:
+                values[name] = _anchored_log_E(pspec, values, centres, spec)
+                continue
             shift = None
             if (
                 name in COEFFICIENT_EXPONENT
