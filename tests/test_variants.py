@@ -354,6 +354,14 @@ BAD_SPECS = [
         "expected an integer >= 0",
     ),
     case(
+        "anchor_not_a_bool",
+        A,
+        "anchor_log_E = false",
+        'anchor_log_E = "yes"',
+        "model.anchor_log_E",
+        "expected true or false",
+    ),
+    case(
         "unknown_model_key",
         A,
         "top_sources = 3",

@@ -236,7 +236,7 @@ def build_model(data: xr.Dataset, spec: VariantSpec, anchored: bool = True) -> p
         n_obs = inputs["log_params"].shape[0]
         centres = data_centres(data, spec)
         values: dict[str, Any] = {}
-        anchor = anchored and _anchorable(spec)
+        anchor = anchored and spec.anchor_log_e and _anchorable(spec)
         # Exponents first: a centred coefficient is sampled relative to its exponent; an
         # anchored log_E comes last, from the coefficients.
         order = sorted(

@@ -223,6 +223,7 @@ class VariantSpec:
     parameterization: str = "noncentred"
     top_sources: int = 3
     interference: str = "damped"
+    anchor_log_e: bool = False
     source: str | None = field(default=None, compare=False)
 
     @classmethod
@@ -277,7 +278,9 @@ class VariantSpec:
             name: ParameterSpec.parse(name, given[name], f"parameters.{name}") for name in expected
         }
         model = _table(raw, "model")
-        unknown = sorted(set(model) - {"parameterization", "top_sources", "interference"})
+        unknown = sorted(
+            set(model) - {"parameterization", "top_sources", "interference", "anchor_log_E"}
+        )
         if unknown:
             raise SpecError(f"[model]: unknown key(s) {', '.join(unknown)}")
         parameterization = model.get("parameterization", "noncentred")
@@ -288,6 +291,9 @@ class VariantSpec:
         interference = model.get("interference", "damped")
         if interference not in INTERFERENCE:
             raise SpecError(f"model.interference: expected one of {', '.join(INTERFERENCE)}")
+        anchor = model.get("anchor_log_E", False)
+        if not isinstance(anchor, bool):
+            raise SpecError(f"model.anchor_log_E: expected true or false, got {anchor!r}")
         top_sources = model.get("top_sources", 3)
         if isinstance(top_sources, bool) or not isinstance(top_sources, int) or top_sources < 0:
             raise SpecError("model.top_sources: expected an integer >= 0")
@@ -303,6 +309,7 @@ class VariantSpec:
             parameterization=parameterization,
             top_sources=top_sources,
             interference=interference,
+            anchor_log_e=anchor,
             source=source,
         )
 
@@ -318,6 +325,7 @@ class VariantSpec:
                 "parameterization": self.parameterization,
                 "top_sources": self.top_sources,
                 "interference": self.interference,
+                "anchor_log_E": self.anchor_log_e,
             },
         }
 
