@@ -12,6 +12,7 @@ from atlas_bayes.inference import SamplerSettings, fit_variant
 from atlas_bayes.inference.recovery import recovery_table
 from atlas_bayes.modeling.mean import model_inputs
 from atlas_bayes.resources import bundled_study_path
+from atlas_bayes.study import Study
 from atlas_bayes.variants import load_variant
 
 pytestmark = pytest.mark.slow
@@ -31,22 +32,33 @@ def test_data_constrained_recovers_the_truth(bundled_study):
     assert decay["covered"]
 
 
-def test_chinchilla_recovers_languages_it_can_describe(bundled_study):
-    """Chinchilla has no repetition term: languages whose runs repeat data are misdescribed.
+def without_repeated_data(study: Study) -> Study:
+    """The study's evaluations taken before the evaluated language's data start to repeat."""
+    obs = study.observations()
+    own = np.array(
+        [
+            obs["tokens"].sel(language=lang).values[i]
+            for i, lang in enumerate(obs["eval_language"].values)
+        ]
+    )
+    unique = np.array(
+        [
+            obs["unique_tokens"].sel(language=lang).values[i]
+            for i, lang in enumerate(obs["eval_language"].values)
+        ]
+    )
+    fresh = ~(own > unique)  # NaN unique: not data-constrained
+    return Study.from_frames(study.runs, study.mixture, study.evals[fresh], study.languages)
 
-    Those are excluded (the design does not let this law identify them: their data term is
-    saturation, not a power law); the rest must be recovered.
-    """
-    fit = fit_variant(bundled_study, load_variant("chinchilla"), SETTINGS)
+
+def test_chinchilla_recovers_the_truth_where_data_do_not_repeat(bundled_study):
+    """Chinchilla has no repetition term, so the design identifies its parameters only from
+    evaluations taken before a language's data repeat; on those it must recover the truth.
+    On all evaluations it cannot, and its coverage drops (measured: 72 %)."""
+    study = without_repeated_data(bundled_study)
+    fit = fit_variant(study, load_variant("chinchilla"), SETTINGS)
     assert fit.diagnostics.passed, fit.diagnostics.problems
-    inputs = model_inputs(fit.data)
-    repeating = set(fit.data["eval_language"].values[inputs["own_rep_obs"]])
+    assert len(model_inputs(fit.data)["own_rep_obs"]) == 0
     table = recovery_table(fit, TRUTH)
-    clean = table[~table["language"].isin(repeating)]
-    assert len(clean) >= 5 * 20
-    assert 0.80 <= clean["covered"].mean() <= 0.98, clean[~clean["covered"]]
-    # The excluded languages are the data-constrained ones, and the law is biased there.
-    assert {"sw", "ps"} <= repeating
-    biased = table[table["language"].isin(repeating)]
-    assert biased["covered"].mean() < clean["covered"].mean()
-    assert np.isfinite(table["mean"]).all()
+    assert len(table) == 5 * len(fit.languages) >= 5 * 30
+    assert 0.80 <= table["covered"].mean() <= 0.98, table[~table["covered"]]
