@@ -125,7 +125,7 @@ def _fit_step(staging: Path, console: Console, quick: bool) -> dict[str, Any]:
     settings = (
         SamplerSettings(chains=2, draws=150, tune=200, seed=BUNDLED_STUDY_SEED)
         if quick
-        else SamplerSettings(chains=4, draws=500, tune=500, seed=BUNDLED_STUDY_SEED)
+        else SamplerSettings(chains=4, draws=1000, tune=500, seed=BUNDLED_STUDY_SEED)
     )
     study = load_study(bundled_study_path())
     fit = fit_variant(study, load_variant(DEMO_VARIANT), settings)
@@ -209,7 +209,7 @@ def run_demo(
         console.print(table)
         console.print(
             f"[bold]4/4[/] fitting {DEMO_VARIANT} with NUTS"
-            + (" (--quick: 2 chains x 150 draws)" if quick else " (4 chains x 500 draws)")
+            + (" (--quick: 2 chains x 150 draws)" if quick else " (4 chains x 1000 draws)")
         )
         fitted = _fit_step(staging, console, quick)
         seconds = time.perf_counter() - start
