@@ -217,10 +217,9 @@ def build_model_data(study: Study, spec: VariantSpec) -> xr.Dataset:
     mask = np.isin(obs["run_id"].values, keep_runs)
     obs = obs.isel(obs=np.flatnonzero(mask))
     sources = [s for s in obs["language"].values if obs["tokens"].sel(language=s).sum() > 0]
-    own = np.array(
-        [obs["tokens"].sel(language=lang).values[i] if lang in sources else 0.0
-         for i, lang in enumerate(obs["eval_language"].values)]
-    )  # fmt: skip
+    # Each evaluation's own-language tokens (0 for a language the run never trained on).
+    own_column = pd.Index(obs["language"].values).get_indexer(obs["eval_language"].values)
+    own = obs["tokens"].values[np.arange(obs.sizes["obs"]), own_column]
     zero_shot = own <= 0
     has_loss = np.isfinite(obs["loss"].values)
     obs = obs.isel(obs=np.flatnonzero(~zero_shot))

@@ -20,6 +20,7 @@ from atlas_bayes.simulate.truth import (
     SOURCE_EFFECTS,
     TOKENS_REF,
     TRANSFER_FLOOR,
+    LossLaw,
     Truth,
     crossover_tokens_for,
     fit_power_law,
@@ -40,6 +41,11 @@ LAW_TEXT = {
         "H = the base Unimax checkpoint's D_eff for the language"
     ),
 }
+
+
+def _law_values(law: LossLaw, i: int) -> dict[str, float]:
+    """E, A, B, alpha, beta of entry ``i`` of a loss law (also of a curse truth)."""
+    return {name: float(getattr(law, name)[i]) for name in ("E", "A", "B", "alpha", "beta")}
 
 
 def _size_key(params: float) -> str:
@@ -75,11 +81,7 @@ def summarise_truth(
     law = truth.law
     languages = {
         code: {
-            "E": float(law.E[i]),
-            "A": float(law.A[i]),
-            "B": float(law.B[i]),
-            "alpha": float(law.alpha[i]),
-            "beta": float(law.beta[i]),
+            **_law_values(law, i),
             "params_term_at_ref": float(law.params_term[i]),
             "data_term_at_ref": float(law.data_term[i]),
             "unique_tokens": BY_CODE[code].unique_tokens,
@@ -223,11 +225,7 @@ def _curse_summary(truth: Truth) -> dict[str, Any]:
             2.0, curse.phi[j], curse.psi[j], curse.alpha[j], curse.beta[j]
         )
         by_language[code] = {
-            "E": float(curse.E[j]),
-            "A": float(curse.A[j]),
-            "B": float(curse.B[j]),
-            "alpha": float(curse.alpha[j]),
-            "beta": float(curse.beta[j]),
+            **_law_values(curse, j),
             "phi": float(curse.phi[j]),
             "psi": float(curse.psi[j]),
             "doubling": {key: float(v) for key, v in m._asdict().items()},
