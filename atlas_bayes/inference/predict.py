@@ -8,6 +8,7 @@ import xarray as xr
 
 from atlas_bayes.intervals import PREDICTIVE_PROBS
 from atlas_bayes.modeling.mean import model_inputs, predicted_log_loss
+from atlas_bayes.modeling.transfer import posterior_pair_transfer
 from atlas_bayes.variants.spec import SLOT_PARAMETERS
 
 #: Largest number of (draw x observation x source) values held at once while predicting.
@@ -62,9 +63,12 @@ def mean_log_loss(
     n_chain, n_draw = posterior.sizes["chain"], posterior.sizes["draw"]
     out = np.empty((n_chain, n_draw, data.sizes["obs"]))
     width = data.sizes["source"] + data.sizes["slot"] + 1
+    pair_tau = posterior_pair_transfer(fit) if fit.spec.law == "atlas_matrix" else None
     for part in _chunks(data.sizes["obs"], n_chain * n_draw, width, max_elements):
         chunk = data.isel(obs=part)
         theta = _theta(posterior, fit.spec, chunk["target"].values)
+        if pair_tau is not None:
+            theta["tau_pair"] = pair_tau
         out[:, :, part] = predicted_log_loss(
             fit.spec.law,
             theta,
@@ -72,6 +76,7 @@ def mean_log_loss(
             fit.spec.params_ref,
             fit.spec.tokens_ref,
             fit.spec.interference,
+            fit.spec.languages_ref,
         )
     return xr.DataArray(
         out,

@@ -35,6 +35,9 @@ class SamplerSettings:
         The one seed; the same seed (and versions) gives the same draws.
     cores : int or None
         Parallel chains; default ``min(chains, CPU count)``.
+    target_accept : float
+        Target acceptance rate of step-size adaptation, in (0, 1); raise it (0.9, 0.95) for
+        smaller steps when a fit reports divergences (more gradient evaluations per draw).
     """
 
     sampler: str = "nutpie"
@@ -43,8 +46,11 @@ class SamplerSettings:
     tune: int = 500
     seed: int = 0
     cores: int | None = None
+    target_accept: float = 0.8
 
     def __post_init__(self) -> None:
+        if not 0 < self.target_accept < 1:
+            raise SettingsError(f"target_accept must be in (0, 1), got {self.target_accept}")
         if self.sampler not in SAMPLERS:
             raise SettingsError(
                 f"sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}"
@@ -109,6 +115,7 @@ def run_sampler(
             seed=settings.seed,
             save_warmup=False,
             progress_bar=progress,
+            target_accept=settings.target_accept,
         )
     else:
         tree = pm.sample(
@@ -118,6 +125,7 @@ def run_sampler(
             cores=settings.n_cores(),
             random_seed=settings.seed,
             nuts_sampler=settings.sampler,
+            target_accept=settings.target_accept,
             var_names=free_variable_names(model),
             progressbar=progress,
             compute_convergence_checks=False,

@@ -9,6 +9,7 @@ import pytensor.tensor as pt
 import xarray as xr
 
 from atlas_bayes.modeling.mean import INPUT_DIMS, model_inputs, predicted_log_loss
+from atlas_bayes.modeling.transfer import create_transfer
 from atlas_bayes.variants import ParameterSpec, PriorSpec, VariantSpec
 from atlas_bayes.variants.spec import SLOT_PARAMETERS
 
@@ -175,6 +176,22 @@ def data_coords(arrays: dict[str, np.ndarray], data: xr.Dataset) -> dict[str, np
         "own_rep": np.arange(len(arrays["own_rep_obs"])),
         "top_rep": np.arange(len(arrays["top_rep_obs"])),
         "other_rep": np.arange(len(arrays["other_rep_obs"])),
+        "entry": np.arange(len(arrays["entry_obs"])),
+        "entry_rep": np.arange(len(arrays["entry_rep_obs"])),
+        "source": data["source"].values,
+        **_pair_coords(data),
+    }
+
+
+def _pair_coords(data: xr.Dataset) -> dict[str, np.ndarray]:
+    """Coordinates of the transfer-matrix pairs (``atlas_matrix``): all, direct, indirect."""
+    if "pair_direct" not in data:
+        return {}
+    direct = data["pair_direct"].values.astype(bool)
+    return {
+        "pair": data["pair"].values,
+        "pair_direct": np.flatnonzero(direct),
+        "pair_indirect": np.flatnonzero(~direct),
     }
 
 
@@ -256,7 +273,10 @@ def build_model(data: xr.Dataset, spec: VariantSpec, anchored: bool = True) -> p
                 exponent, scale = COEFFICIENT_EXPONENT[name]
                 shift = values[exponent] * centres[scale]
             dims = ("language", "slot") if name in SLOT_PARAMETERS else ("language",)
-            values[name] = _parameter(pspec, dims, centred, shift)
+            own_centred = (
+                centred if pspec.parameterization is None else pspec.parameterization == "centred"
+            )
+            values[name] = _parameter(pspec, dims, own_centred, shift)
         # Every parameter gets the obs axis (shared ones broadcast), as predicted_log_loss expects.
         theta = {
             name: value[target]
@@ -266,8 +286,17 @@ def build_model(data: xr.Dataset, spec: VariantSpec, anchored: bool = True) -> p
         }
         if "tau_top" in theta and spec.parameters["tau_top"].pooling == "shared":
             theta["tau_top"] = pt.zeros((n_obs, data.sizes["slot"])) + values["tau_top"]
+        if spec.law == "atlas_matrix":
+            model.add_coord("transfer_feature", list(spec.transfer.features))
+            theta["tau_pair"] = create_transfer(spec, data)
         mean = predicted_log_loss(
-            spec.law, theta, inputs, spec.params_ref, spec.tokens_ref, spec.interference
+            spec.law,
+            theta,
+            inputs,
+            spec.params_ref,
+            spec.tokens_ref,
+            spec.interference,
+            spec.languages_ref,
         )
         sigma = spec.likelihood.sigma.create("sigma")
         if spec.likelihood.family == "student_t":

@@ -9,8 +9,12 @@ import pandas as pd
 import xarray as xr
 
 from atlas_bayes.laws import UNCONSTRAINED_UNIQUE_TOKENS
+from atlas_bayes.modeling.mean import model_inputs
+from atlas_bayes.modeling.pairs import add_transfer_pairs
 from atlas_bayes.study import Study
 from atlas_bayes.variants import VariantSpec
+from atlas_bayes.variants.spec import FINETUNE_LAWS
+from atlas_bayes.variants.transfer import OTHER_SOURCE
 
 
 class ModelDataError(ValueError):
@@ -26,6 +30,8 @@ def select_runs(study: Study, spec: VariantSpec) -> pd.Index:
         keep &= trained.reindex(runs.index).fillna(0) <= spec.data.max_training_languages
     if spec.data.exclude_kinds and "kind" in runs:
         keep &= ~runs["kind"].isin(spec.data.exclude_kinds)
+    if spec.data.kinds and "kind" in runs:
+        keep &= runs["kind"].isin(spec.data.kinds)
     return runs.index[keep.to_numpy()]
 
 
@@ -101,6 +107,20 @@ def assemble_fit_data(
     unique = np.where(np.isnan(unique), UNCONSTRAINED_UNIQUE_TOKENS, unique)
     target = pd.Index(languages).get_indexer(eval_langs)
     target_source = pd.Index(sources).get_indexer(eval_langs)
+    rows_all = np.arange(len(target))
+    # The checkpoint a finetune run starts from, over all of the study's languages (its pooled
+    # "other" tokens need not be a source of the fitted runs): the target's own tokens, those
+    # of the pooled "other" source, and those of the other named languages.
+    base = obs["base_tokens"]
+    base_total = base.sum("language").values
+    own_column = pd.Index(base["language"].values).get_indexer(eval_langs)
+    base_own = np.where(own_column >= 0, base.values[rows_all, own_column], 0.0)
+    base_pooled = (
+        base.sel(language=OTHER_SOURCE).values
+        if OTHER_SOURCE in base["language"].values
+        else np.zeros(len(target))
+    )
+    base_named = base_total - base_own - base_pooled
     n_slots = top_by_language.shape[1]
     rows = np.arange(len(target))
     is_other = np.ones_like(tokens, dtype=bool)
@@ -115,6 +135,10 @@ def assemble_fit_data(
             "log_params": ("obs", np.log(obs["params"].values)),
             "target": ("obs", target.astype(np.int64)),
             "target_source": ("obs", target_source.astype(np.int64)),
+            "finetuned": ("obs", (obs["regime"].values == "finetune").astype(np.int8)),
+            "base_own_tokens": ("obs", base_own),
+            "base_named_tokens": ("obs", base_named),
+            "base_pooled_tokens": ("obs", base_pooled),
             "tokens": (("obs", "source"), tokens),
             "unique_tokens": (("obs", "source"), unique),
             "is_other": (("obs", "source"), is_other),
@@ -166,6 +190,16 @@ def build_prediction_data(study: Study, fitted: xr.Dataset) -> xr.Dataset:
     sources = [str(x) for x in fitted["source"].values]
     sources += [s for s in trained if s not in sources]
     data = assemble_fit_data(obs, languages, sources, fitted["top_source"].values)
+    if "pair_index" in fitted:
+        data = data.assign(
+            pair_index=fitted["pair_index"].reindex(source=sources, fill_value=-1),
+            pair_target=fitted["pair_target"],
+            pair_source=fitted["pair_source"],
+        )
+        try:
+            model_inputs(data)
+        except ValueError as err:
+            raise ModelDataError(f"cannot predict: {err}") from None
     own = data["tokens"].values[np.arange(data.sizes["obs"]), data["target_source"].values]
     if np.any(own <= 0):
         first = int(np.flatnonzero(own <= 0)[0])
@@ -175,6 +209,22 @@ def build_prediction_data(study: Study, fitted: xr.Dataset) -> xr.Dataset:
             "the laws need the target's own tokens"
         )
     return data
+
+
+def _languages_with_finetuning(obs: xr.Dataset, spec: VariantSpec) -> xr.Dataset:
+    """Observations of the languages that have finetune runs (a crossover law's languages).
+
+    A language without finetuning would only add head-start and penalty parameters that no
+    observation informs.
+    """
+    finetuned = obs["regime"].values == "finetune"
+    languages = set(obs["eval_language"].values[finetuned])
+    if not languages:
+        raise ModelDataError(
+            f"variant {spec.name!r} ({spec.law} law) needs finetune runs (runs with "
+            "regime = finetune and a base_run_id) of the languages it models; none selected"
+        )
+    return obs.isel(obs=np.flatnonzero(np.isin(obs["eval_language"].values, list(languages))))
 
 
 def build_model_data(study: Study, spec: VariantSpec) -> xr.Dataset:
@@ -206,7 +256,7 @@ def build_model_data(study: Study, spec: VariantSpec) -> xr.Dataset:
     finetuned = study.runs.loc[
         study.runs["run_id"].isin(keep_runs) & (study.runs["regime"] == "finetune"), "run_id"
     ]
-    if len(finetuned):
+    if len(finetuned) and spec.law not in FINETUNE_LAWS:
         # These laws describe training from scratch; a finetune run's base tokens would be
         # ignored and its loss misdescribed (the crossover variant models finetuning).
         raise ModelDataError(
@@ -228,6 +278,8 @@ def build_model_data(study: Study, spec: VariantSpec) -> xr.Dataset:
             f"variant {spec.name!r} selects no evaluation of the study "
             f"(selection: {spec.data.to_dict()}); check the study's runs and the variant's [data]"
         )
+    if spec.law in FINETUNE_LAWS:
+        obs = _languages_with_finetuning(obs, spec)
     eval_langs = obs["eval_language"].values
     languages = [lang for lang in study.language_codes if lang in set(eval_langs)]
     sources = [s for s in study.language_codes if s in set(sources)]
@@ -236,6 +288,8 @@ def build_model_data(study: Study, spec: VariantSpec) -> xr.Dataset:
     top = top_sources(tokens, target_source, obs["run_id"].values, spec.top_sources)
     top_by_language = top[pd.Index(sources).get_indexer(languages)]
     data = assemble_fit_data(obs, languages, sources, top_by_language)
+    if spec.law == "atlas_matrix":
+        data = add_transfer_pairs(data, study)
     data.attrs.update(
         {
             "dropped_zero_shot": int(zero_shot.sum()),

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from atlas_bayes.variants.priors import PriorSpec, SpecError
+from atlas_bayes.variants.transfer import TransferSpec
 
 #: The laws a variant can name, and the parameters each needs. ``support`` says what values a
 #: parameter takes; a ``shared``/``per_language`` prior or a hierarchical ``mu`` prior must
@@ -29,6 +30,30 @@ LAW_PARAMETERS["atlas"] = {
     "tau_top": "transfer from each of the target's top co-sampled source languages",
     "tau_other": "transfer from all other source languages pooled (D_other)",
 }
+LAW_PARAMETERS["curse"] = {
+    **LAW_PARAMETERS["chinchilla"],
+    "phi": "exponent of the number of languages K on the parameter term (capacity cost, > 0)",
+    "psi": "exponent of K on the data term (transfer benefit, < 0)",
+}
+#: The checkpoint's head start (both crossover forms): ATLAS's law on its mixture.
+HEAD_START_PARAMETERS = {
+    "tau_named": "transfer to the target from the checkpoint's tokens of other named languages",
+    "tau_pooled": "transfer to the target from the checkpoint's pooled 'other' tokens",
+}
+LAW_PARAMETERS["crossover"] = {
+    **LAW_PARAMETERS["data_constrained"],
+    **HEAD_START_PARAMETERS,
+    "log_penalty": "log loss penalty of finetuning a multilingual checkpoint, at N_ref",
+    "gamma": "how the penalty shrinks with model size: penalty ~ (N / N_ref)^-gamma",
+}
+LAW_PARAMETERS["crossover_exponent"] = {
+    **LAW_PARAMETERS["data_constrained"],
+    **HEAD_START_PARAMETERS,
+    "log_beta_ratio": "log of the finetuned curve's data exponent over the scratch curve's",
+}
+LAW_PARAMETERS["atlas_matrix"] = dict(LAW_PARAMETERS["data_constrained"])
+#: Laws whose runs include finetuning from a checkpoint (the others describe pretraining).
+FINETUNE_LAWS = ("crossover", "crossover_exponent")
 #: Parameters indexed by (language, source slot) rather than by language.
 SLOT_PARAMETERS = {"tau_top"}
 POOLINGS = ("hierarchical", "per_language", "shared")
@@ -52,6 +77,10 @@ class ParameterSpec:
         Prior of a ``shared`` or ``per_language`` parameter.
     mu, sigma : PriorSpec or None
         Hyperpriors of a ``hierarchical`` parameter (population mean and scale).
+    parameterization : str or None
+        ``centred`` or ``noncentred`` for this hierarchical parameter, overriding the variant's
+        ``model.parameterization`` (None: use it). Centred suits parameters each language's
+        data pin down; non-centred those the data leave close to the population (a funnel).
     """
 
     name: str
@@ -59,6 +88,7 @@ class ParameterSpec:
     prior: PriorSpec | None = None
     mu: PriorSpec | None = None
     sigma: PriorSpec | None = None
+    parameterization: str | None = None
 
     @classmethod
     def parse(cls, name: str, raw: Any, where: str) -> "ParameterSpec":
@@ -70,7 +100,11 @@ class ParameterSpec:
             raise SpecError(
                 f"{where}.pooling: expected one of {', '.join(POOLINGS)}, got {pooling!r}"
             )
-        allowed = {"pooling", "mu", "sigma"} if pooling == "hierarchical" else {"pooling", "prior"}
+        allowed = (
+            {"pooling", "mu", "sigma", "parameterization"}
+            if pooling == "hierarchical"
+            else {"pooling", "prior"}
+        )
         unknown = sorted(set(raw) - allowed)
         if unknown:
             raise SpecError(
@@ -86,7 +120,19 @@ class ParameterSpec:
             sigma = PriorSpec.parse(raw["sigma"], f"{where}.sigma")
             if sigma.support != "positive":
                 raise SpecError(f"{where}.sigma: a scale needs a positive prior, got {sigma.dist}")
-            return cls(name, pooling, mu=PriorSpec.parse(raw["mu"], f"{where}.mu"), sigma=sigma)
+            parameterization = raw.get("parameterization")
+            if parameterization is not None and parameterization not in PARAMETERIZATIONS:
+                raise SpecError(
+                    f"{where}.parameterization: expected one of {', '.join(PARAMETERIZATIONS)}, "
+                    f"got {parameterization!r}"
+                )
+            return cls(
+                name,
+                pooling,
+                mu=PriorSpec.parse(raw["mu"], f"{where}.mu"),
+                sigma=sigma,
+                parameterization=parameterization,
+            )
         if "prior" not in raw:
             raise SpecError(f"{where}: a {pooling} parameter needs prior = {{dist = ...}}")
         return cls(name, pooling, prior=PriorSpec.parse(raw["prior"], f"{where}.prior"))
@@ -98,6 +144,8 @@ class ParameterSpec:
             value = getattr(self, key)
             if value is not None:
                 out[key] = value.to_dict()
+        if self.parameterization is not None:
+            out["parameterization"] = self.parameterization
         return out
 
 
@@ -159,18 +207,22 @@ class DataSelection:
         Keep runs that trained on at most this many languages (1: monolingual runs).
     exclude_kinds : tuple of str
         Drop runs whose ``kind`` label is one of these (studies without labels keep all).
+    kinds : tuple of str
+        If not empty, keep only runs whose ``kind`` label is one of these (a study without a
+        ``kind`` column keeps all).
     """
 
     regimes: tuple[str, ...] = ("pretrain",)
     max_training_languages: int | None = None
     exclude_kinds: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, raw: Any, where: str) -> "DataSelection":
         """Parse ``[data]``."""
         if not isinstance(raw, dict):
             raise SpecError(f"{where}: expected a table")
-        unknown = sorted(set(raw) - {"regimes", "max_training_languages", "exclude_kinds"})
+        unknown = sorted(set(raw) - {"regimes", "max_training_languages", "exclude_kinds", "kinds"})
         if unknown:
             raise SpecError(f"{where}: unknown key(s) {', '.join(unknown)}")
         regimes = raw.get("regimes", ["pretrain"])
@@ -185,6 +237,9 @@ class DataSelection:
         exclude = raw.get("exclude_kinds", [])
         if not isinstance(exclude, list) or not all(isinstance(k, str) for k in exclude):
             raise SpecError(f"{where}.exclude_kinds: expected a list of strings, got {exclude!r}")
+        kinds = raw.get("kinds", [])
+        if not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
+            raise SpecError(f"{where}.kinds: expected a list of strings, got {kinds!r}")
         max_languages = raw.get("max_training_languages")
         if max_languages is not None and (
             isinstance(max_languages, bool)
@@ -192,7 +247,7 @@ class DataSelection:
             or max_languages < 1
         ):
             raise SpecError(f"{where}.max_training_languages: expected an integer >= 1")
-        return cls(tuple(regimes), max_languages, tuple(exclude))
+        return cls(tuple(regimes), max_languages, tuple(exclude), tuple(kinds))
 
     def to_dict(self) -> dict[str, Any]:
         """The TOML/JSON form."""
@@ -202,6 +257,8 @@ class DataSelection:
         }
         if self.max_training_languages is not None:
             out["max_training_languages"] = self.max_training_languages
+        if self.kinds:
+            out["kinds"] = list(self.kinds)
         return out
 
 
@@ -224,6 +281,8 @@ class VariantSpec:
     top_sources: int = 3
     interference: str = "damped"
     anchor_log_e: bool = False
+    transfer: TransferSpec | None = None
+    languages_ref: float = 1.0
     source: str | None = field(default=None, compare=False)
 
     @classmethod
@@ -236,7 +295,7 @@ class VariantSpec:
 
     @classmethod
     def _from_dict(cls, raw: dict[str, Any], source: str) -> "VariantSpec":
-        allowed = {"variant", "reference", "data", "likelihood", "parameters", "model"}
+        allowed = {"variant", "reference", "data", "likelihood", "parameters", "model", "transfer"}
         unknown = sorted(set(raw) - allowed)
         if unknown:
             raise SpecError(
@@ -254,11 +313,11 @@ class VariantSpec:
                 f"variant.law: unknown law {law!r}; choose one of {', '.join(LAW_PARAMETERS)}"
             )
         reference = _table(raw, "reference")
-        unknown = sorted(set(reference) - {"params", "tokens"})
+        unknown = sorted(set(reference) - {"params", "tokens", "languages"})
         if unknown:
             raise SpecError(f"[reference]: unknown key(s) {', '.join(unknown)}")
         scales = {}
-        for key, default in (("params", 1e9), ("tokens", 1e10)):
+        for key, default in (("params", 1e9), ("tokens", 1e10), ("languages", 1.0)):
             value = reference.get(key, default)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
                 raise SpecError(f"reference.{key}: expected a number > 0, got {value!r}")
@@ -297,6 +356,13 @@ class VariantSpec:
         top_sources = model.get("top_sources", 3)
         if isinstance(top_sources, bool) or not isinstance(top_sources, int) or top_sources < 0:
             raise SpecError("model.top_sources: expected an integer >= 0")
+        transfer = None
+        if law == "atlas_matrix":
+            if "transfer" not in raw:
+                raise SpecError("law 'atlas_matrix' needs a [transfer] section (the matrix prior)")
+            transfer = TransferSpec.parse(raw["transfer"])
+        elif "transfer" in raw:
+            raise SpecError(f"[transfer] is only for law 'atlas_matrix', not {law!r}")
         return cls(
             name=str(variant["name"]),
             law=law,
@@ -310,14 +376,20 @@ class VariantSpec:
             top_sources=top_sources,
             interference=interference,
             anchor_log_e=anchor,
+            transfer=transfer,
+            languages_ref=scales["languages"],
             source=source,
         )
 
     def to_dict(self) -> dict[str, Any]:
         """The TOML/JSON form (round-trips through :meth:`from_dict`)."""
-        return {
+        out = {
             "variant": {"name": self.name, "law": self.law, "description": self.description},
-            "reference": {"params": self.params_ref, "tokens": self.tokens_ref},
+            "reference": {
+                "params": self.params_ref,
+                "tokens": self.tokens_ref,
+                "languages": self.languages_ref,
+            },
             "data": self.data.to_dict(),
             "likelihood": self.likelihood.to_dict(),
             "parameters": {name: p.to_dict() for name, p in self.parameters.items()},
@@ -328,6 +400,9 @@ class VariantSpec:
                 "anchor_log_E": self.anchor_log_e,
             },
         }
+        if self.transfer is not None:
+            out["transfer"] = self.transfer.to_dict()
+        return out
 
     def to_json(self) -> str:
         """JSON string of :meth:`to_dict` (stored in fit files)."""

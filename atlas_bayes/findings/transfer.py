@@ -1,0 +1,102 @@
+"""The transfer matrix as a posterior: tau, P(tau > 0), BTS, and the ranking of sources."""
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from atlas_bayes import laws
+from atlas_bayes.findings._fits import require_law
+from atlas_bayes.intervals import CI_KIND, CI_PROB
+from atlas_bayes.modeling.transfer import transfer_matrix
+from atlas_bayes.summaries import probability, summarise_draws
+
+
+def _off_diagonal(tau: xr.DataArray) -> xr.DataArray:
+    """``tau`` stacked over (target, source) pairs with target != source."""
+    stacked = tau.stack(pair=("target", "source"))
+    keep = stacked["target"].values != stacked["source"].values
+    return stacked.isel(pair=np.flatnonzero(keep))
+
+
+def transfer_summary(
+    fit: Any,
+    ci_prob: float = CI_PROB,
+    ci_kind: str = CI_KIND,
+    tau: xr.DataArray | None = None,
+) -> pd.DataFrame:
+    """One row per (target, source) pair: tau, P(tau > 0) and the equivalent BTS.
+
+    Parameters
+    ----------
+    fit
+        A fit of an ``atlas_matrix`` variant.
+    ci_prob, ci_kind
+        The credible interval of tau and BTS.
+    tau
+        Precomputed :func:`~atlas_bayes.modeling.transfer.transfer_matrix` (else computed).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``target``, ``source``, ``measured`` (some fitted run trained the target with the
+        source; otherwise the posterior comes from the feature model), the tau summary
+        (``mean``, ``median``, ``ci_low``, ``ci_high``, ``ci_prob``, ``ci_kind``),
+        ``p_positive`` and the BTS summary (``bts_mean``, ``bts_ci_low``, ``bts_ci_high``;
+        BTS = 2 tau / (1 + tau), the paper's bilingual transfer score).
+    """
+    require_law(fit, ("atlas_matrix",), "the transfer matrix")
+    tau = transfer_matrix(fit) if tau is None else tau
+    pairs = _off_diagonal(tau)
+    table = summarise_draws(pairs, "tau", "share of own tokens", ci_prob, ci_kind)
+    bts = summarise_draws(laws.transfer_to_bts(pairs), "BTS", "score", ci_prob, ci_kind)
+    # The ``measured`` coordinate of the matrix is already a column.
+    table = table.drop(columns=["pair"], errors="ignore")
+    table["measured"] = table["measured"].astype(bool)
+    table["p_positive"] = probability(pairs > 0).values
+    table["bts_mean"] = bts["mean"].to_numpy()
+    table["bts_ci_low"] = bts["ci_low"].to_numpy()
+    table["bts_ci_high"] = bts["ci_high"].to_numpy()
+    return table
+
+
+def source_ranking(
+    fit: Any,
+    target: str,
+    top: int = 5,
+    ci_prob: float = CI_PROB,
+    ci_kind: str = CI_KIND,
+    tau: xr.DataArray | None = None,
+) -> pd.DataFrame:
+    """Sources of ``target`` ranked by posterior mean tau, with P(in the top ``top``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per source (best first): ``rank``, ``source``, the tau summary,
+        ``p_positive``, ``p_top`` (share of draws in which the source is among the ``top``
+        best for the target) and ``measured``.
+    """
+    require_law(fit, ("atlas_matrix",), "the ranking of sources")
+    tau = transfer_matrix(fit) if tau is None else tau
+    if target not in tau["target"].values:
+        raise ValueError(
+            f"no transfer row for target {target!r}; the fit has "
+            f"{', '.join(map(str, tau['target'].values))}"
+        )
+    row = tau.sel(target=target, drop=True)
+    row = row.isel(source=np.flatnonzero(row["source"].values != target))
+    values = row.values
+    # Rank within each draw: a source is in the top k when fewer than k sources beat it.
+    order = np.argsort(-values, axis=-1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(values.shape[-1]), axis=-1)
+    p_top = (ranks < top).mean(axis=(0, 1))
+    table = summarise_draws(row, "tau", "share of own tokens", ci_prob, ci_kind)
+    table["measured"] = table["measured"].astype(bool)
+    table["p_positive"] = probability(row > 0).values
+    table[f"p_top{top}"] = p_top
+    table = table.sort_values("mean", ascending=False, ignore_index=True)
+    table.insert(0, "rank", np.arange(1, len(table) + 1))
+    return table

@@ -1,0 +1,174 @@
+"""The transfer matrix of ``atlas_matrix``: its random variables and its posterior.
+
+``tau[t, s] = intercept + features[t, s] . coefficient + source_scale * source_z[s]
++ residual[t, s]`` with Student-t residuals of scale ``residual_scale`` (see
+:mod:`atlas_bayes.variants.transfer`). Only pairs that some observation trained on get a
+residual the sampler sees; :func:`transfer_matrix` gives every other pair its posterior from
+the feature model, with a fresh residual per draw.
+
+The residuals are parameterised for the sampler by how well the data pin them down: a pair
+measured directly by bilingual runs is sampled centred (``tau_residual``, the residual
+itself), every other pair non-centred (``tau_residual_z``, residual / scale), which avoids
+the funnel between the scale and residuals the data barely inform.
+"""
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from atlas_bayes.laws._xp import array_namespace
+from atlas_bayes.variants import VariantSpec
+
+#: Free variables of the transfer model, in the order they are created.
+TRANSFER_VARIABLES = (
+    "tau_intercept", "tau_coefficient", "tau_source_scale", "tau_source_z",
+    "tau_residual_scale", "tau_residual", "tau_residual_z",
+)  # fmt: skip
+
+
+def feature_positions(spec: VariantSpec, data: xr.Dataset) -> np.ndarray:
+    """Positions of the variant's features on the fit data's ``feature`` axis."""
+    names = [str(f) for f in data["feature"].values]
+    return np.array([names.index(f) for f in spec.transfer.features], dtype=np.int64)
+
+
+def pair_residuals(values: dict[str, Any], direct: np.ndarray) -> Any:
+    """Residuals of all free pairs, ``(..., pair)``, from the centred and non-centred parts."""
+    direct_index = np.flatnonzero(direct)
+    other_index = np.flatnonzero(~direct)
+    scaled = values["tau_residual_scale"][..., None] * values["tau_residual_z"]
+    xp = array_namespace(scaled, values["tau_residual"])
+    if xp is np:
+        lead = np.broadcast_shapes(scaled.shape[:-1], values["tau_residual"].shape[:-1])
+        out = np.empty((*lead, len(direct)))
+        out[..., direct_index] = values["tau_residual"]
+        out[..., other_index] = scaled
+        return out
+    out = xp.zeros((len(direct),))
+    out = xp.set_subtensor(out[direct_index], values["tau_residual"])
+    return xp.set_subtensor(out[other_index], scaled)
+
+
+def pair_transfer(values: dict[str, Any], features: Any, pair_source: Any) -> Any:
+    """``tau`` of the free pairs from the transfer variables (numpy or PyTensor).
+
+    Parameters
+    ----------
+    values
+        The :data:`TRANSFER_VARIABLES` with the residuals already assembled in
+        ``residual`` (see :func:`pair_residuals`); numpy draws carry leading ``(chain, draw)``.
+    features
+        ``(pair, feature)``: the variant's features of each free pair.
+    pair_source
+        ``(pair,)``: each pair's source index.
+
+    Returns
+    -------
+    array or tensor
+        ``(..., pair)``.
+    """
+    source = values["tau_source_scale"][..., None] * values["tau_source_z"]
+    residual = values["residual"]
+    coefficient = values["tau_coefficient"][..., None, :]
+    intercept = values["tau_intercept"][..., None]
+    xp = array_namespace(coefficient)
+    mean = intercept + xp.sum(coefficient * features, axis=-1)
+    return mean + source[..., pair_source] + residual
+
+
+def create_transfer(spec: VariantSpec, data: xr.Dataset) -> Any:
+    """Create the transfer variables in the current PyMC model; return ``tau`` of the pairs."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    prior = spec.transfer
+    features = data["pair_features"].values[..., feature_positions(spec, data)]
+    pair_features = features[data["pair_target"].values, data["pair_source"].values]
+    values = {
+        "tau_intercept": prior.intercept.create("tau_intercept"),
+        "tau_coefficient": prior.coefficient.create("tau_coefficient", dims="transfer_feature"),
+        "tau_source_scale": prior.source_scale.create("tau_source_scale"),
+        "tau_source_z": pm.Normal("tau_source_z", 0.0, 1.0, dims="source"),
+        "tau_residual_scale": prior.residual_scale.create("tau_residual_scale"),
+    }
+    values["tau_residual"] = pm.StudentT(
+        "tau_residual",
+        nu=prior.residual_nu,
+        mu=0.0,
+        sigma=values["tau_residual_scale"],
+        dims="pair_direct",
+    )
+    values["tau_residual_z"] = pm.StudentT(
+        "tau_residual_z", nu=prior.residual_nu, mu=0.0, sigma=1.0, dims="pair_indirect"
+    )
+    values = {k: pt.as_tensor_variable(v) for k, v in values.items()}
+    values["residual"] = pair_residuals(values, data["pair_direct"].values)
+    return pair_transfer(values, pair_features, data["pair_source"].values)
+
+
+def posterior_pair_transfer(fit: Any) -> np.ndarray:
+    """Posterior draws of ``tau`` of the fit's free pairs, ``(chain, draw, pair)``."""
+    data = fit.data
+    values = {name: fit.posterior[name].values for name in TRANSFER_VARIABLES}
+    values["residual"] = pair_residuals(values, data["pair_direct"].values)
+    features = data["pair_features"].values[..., feature_positions(fit.spec, data)]
+    pair_target, pair_source = data["pair_target"].values, data["pair_source"].values
+    return pair_transfer(values, features[pair_target, pair_source], pair_source)
+
+
+def transfer_matrix(fit: Any, seed: int | None = None) -> xr.DataArray:
+    """Posterior of ``tau[target, source]`` for every pair of the fit's axes.
+
+    Pairs some observation trained on take their sampled value; the others take the feature
+    model's prediction plus a fresh Student-t residual per draw (their posterior is the
+    population's, so their intervals are honestly wide). The diagonal is 1 (a language's own
+    tokens).
+
+    Parameters
+    ----------
+    fit
+        A fit of an ``atlas_matrix`` variant.
+    seed
+        Seed of the residuals of unmeasured pairs (default: the fit's seed).
+
+    Returns
+    -------
+    xarray.DataArray
+        ``tau`` with dimensions ``(chain, draw, target, source)`` and a boolean coordinate
+        ``measured`` (target, source).
+    """
+    spec, data, posterior = fit.spec, fit.data, fit.posterior
+    if spec.law != "atlas_matrix":
+        raise ValueError(f"fit of variant {spec.name!r} ({spec.law} law) has no transfer matrix")
+    values = {name: posterior[name].values for name in TRANSFER_VARIABLES}
+    features = data["pair_features"].values[..., feature_positions(spec, data)]
+    index = data["pair_index"].values
+    n_chain, n_draw = posterior.sizes["chain"], posterior.sizes["draw"]
+    # Every combination first from the feature model and the source effects...
+    mean = values["tau_intercept"][..., None, None] + np.einsum(
+        "cdf,tsf->cdts", values["tau_coefficient"], features
+    )
+    source = values["tau_source_scale"][..., None] * values["tau_source_z"]
+    rng = np.random.default_rng(fit.meta.get("seed", 0) if seed is None else seed)
+    fresh = rng.standard_t(spec.transfer.residual_nu, mean.shape)
+    tau = mean + source[:, :, None, :] + values["tau_residual_scale"][..., None, None] * fresh
+    # ...then the sampled pairs.
+    tau[:, :, data["pair_target"].values, data["pair_source"].values] = posterior_pair_transfer(fit)
+    languages = [str(x) for x in data["language"].values]
+    source_codes = [str(x) for x in data["source"].values]
+    for t, code in enumerate(languages):
+        if code in source_codes:
+            tau[:, :, t, source_codes.index(code)] = 1.0
+    return xr.DataArray(
+        tau,
+        dims=("chain", "draw", "target", "source"),
+        coords={
+            "chain": np.arange(n_chain),
+            "draw": np.arange(n_draw),
+            "target": languages,
+            "source": source_codes,
+            "measured": (("target", "source"), index >= 0),
+        },
+        name="tau",
+    )
