@@ -166,6 +166,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         draws=args.draws,
         tune=args.tune,
         seed=args.seed,
+        target_accept=args.target_accept,
+        mass_matrix=args.mass_matrix,
     )
     console = _console(args)
     console.print(
@@ -358,6 +360,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--draws", type=int, default=1000, help="kept draws per chain")
     p.add_argument("--tune", type=int, default=500, help="tuning draws per chain")
     p.add_argument("--seed", type=int, default=0, help="the one random seed")
+    p.add_argument(
+        "--target-accept",
+        type=float,
+        default=0.8,
+        help="step-size adaptation target in (0, 1); raise it (0.9) if a fit reports divergences",
+    )
+    p.add_argument(
+        "--mass-matrix",
+        choices=("diag", "low_rank"),
+        default=None,
+        help="nutpie's mass-matrix adaptation (default: the variant's model.mass_matrix)",
+    )
     p.add_argument("--strict", action="store_true", help="exit 3 if the fit did not converge")
     p.add_argument("--force", action="store_true", help="replace an existing fit file")
 

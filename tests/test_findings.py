@@ -370,8 +370,9 @@ def test_crossover_of_the_truth_is_the_published_one(crossover_data):
     fit = fake_fit(spec, crossover_posterior(values, ["en", "fr"]), crossover_data)
     # The head start of the fake parameters is the truth's.
     got_head = head_start_tokens(
-        {"tau_named": 0.0, "tau_pooled": values["tau_pooled"][0]},
-        {"finetuned": 1.0, **cells.iloc[0][
+        {"tau_named": 0.0, "tau_pooled": values["tau_pooled"][0],
+         "log_decay": values["log_decay"]},
+        {"finetuned": 1.0, "own_unique": cells.iloc[0]["unique_tokens"], **cells.iloc[0][
             ["base_own_tokens", "base_named_tokens", "base_pooled_tokens"]].to_dict()},
     )  # fmt: skip
     assert got_head == pytest.approx(head, rel=1e-12)

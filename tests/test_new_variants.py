@@ -83,7 +83,8 @@ def test_new_spec_fields_are_parsed():
     assert load_variant("crossover").data.kinds == ("monolingual", "finetune")
     matrix = load_variant("atlas_matrix")
     assert isinstance(matrix.transfer, TransferSpec)
-    assert matrix.transfer.features == tuple(PAIR_FEATURES)
+    # is_other is left out: the source effect of "other" already covers it.
+    assert matrix.transfer.features == tuple(f for f in PAIR_FEATURES if f != "is_other")
     assert matrix.transfer.residual_nu == 3.0
     assert matrix.transfer.source_scale.support == "positive"
 
@@ -484,11 +485,14 @@ def test_crossover_mean_is_the_finetuned_law(law, fit_data):
     np.testing.assert_array_equal(finetuned, data["base_own_tokens"].values > 0)
     head = head_start_tokens(theta, inputs)
     assert np.all(head[~finetuned] == 0) and np.all(head[finetuned] > 0)
-    # The head start is ATLAS's damped law on the checkpoint's mixture.
+    # The head start is ATLAS's damped law on the checkpoint's mixture (own tokens saturated).
+    own_saturated = laws.repetition_saturation(
+        inputs["base_own_tokens"], inputs["own_unique"], np.exp(theta["log_decay"])
+    )
     np.testing.assert_allclose(
         head[finetuned],
         laws.effective_tokens(
-            data["base_own_tokens"].values[finetuned],
+            own_saturated[finetuned],
             np.stack(
                 [data["base_named_tokens"].values, data["base_pooled_tokens"].values], axis=-1
             )[finetuned],

@@ -120,8 +120,8 @@ def _cell_crossover(fit: Any, cell: pd.Series, search: tuple[float, float]) -> n
         k: cell[k] for k in ("base_own_tokens", "base_named_tokens", "base_pooled_tokens")
     }
     head = head_start_tokens(
-        {n: _draws(fit, n, language) for n in ("tau_named", "tau_pooled")},
-        {"finetuned": 1.0, **checkpoint},
+        {n: _draws(fit, n, language) for n in ("tau_named", "tau_pooled", "log_decay")},
+        {"finetuned": 1.0, "own_unique": cell["unique_tokens"], **checkpoint},
     )
     if spec.law == "crossover":
         gamma = _draws(fit, "gamma", language)

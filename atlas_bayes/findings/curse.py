@@ -102,8 +102,8 @@ def multiplier_table(
     -------
     pandas.DataFrame
         One row per (ratio, multiplier): the summary fields of
-        :func:`~atlas_bayes.summaries.summarise_draws` plus ``published`` (ATLAS Table 3, where
-        it prints one) and ``published_in_interval``.
+        :func:`~atlas_bayes.summaries.summarise_draws` plus ``published`` (the table in ATLAS
+        Sec. 4, where it prints one) and ``published_in_interval``.
     """
     rows = []
     for ratio in ratios:

@@ -16,6 +16,7 @@ from atlas_bayes.findings.curse import MULTIPLIERS, multiplier_table
 from atlas_bayes.findings.transfer import transfer_summary
 from atlas_bayes.intervals import CI_KIND, CI_PROB
 from atlas_bayes.modeling.transfer import transfer_matrix
+from atlas_bayes.simulate.design import FINETUNE_SIZES
 from atlas_bayes.summaries import credible_interval
 
 
@@ -31,10 +32,10 @@ def transfer_recovery(fit: Any, truth: dict | str | Path, ci_prob: float = CI_PR
     Returns
     -------
     dict
-        ``corr_measured`` (correlation of posterior means with the truth over the pairs with
-        bilingual runs), ``coverage_all`` / ``coverage_measured`` (share of true entries
-        inside the ``ci_prob`` equal-tailed intervals; all fitted pairs, off the diagonal, and
-        those with bilingual runs), the counts, and ``table`` (one row per pair).
+        ``corr_bilingual`` (correlation of posterior means with the truth over the pairs with
+        bilingual runs), ``coverage_all`` / ``coverage_bilingual`` (share of true entries
+        inside the ``ci_prob`` equal-tailed intervals; all pairs of the matrix off the
+        diagonal, and those with bilingual runs), the counts, and ``table`` (one row per pair).
     """
     truth = _truth(truth)
     tau = transfer_matrix(fit)
@@ -54,10 +55,10 @@ def transfer_recovery(fit: Any, truth: dict | str | Path, ci_prob: float = CI_PR
     table["covered"] = (table["ci_low"] <= table["truth"]) & (table["truth"] <= table["ci_high"])
     bilingual = table[table["bilingual"]]
     return {
-        "corr_measured": float(np.corrcoef(bilingual["mean"], bilingual["truth"])[0, 1]),
-        "coverage_measured": float(bilingual["covered"].mean()),
+        "corr_bilingual": float(np.corrcoef(bilingual["mean"], bilingual["truth"])[0, 1]),
+        "coverage_bilingual": float(bilingual["covered"].mean()),
         "coverage_all": float(table["covered"].mean()),
-        "pairs_measured": len(bilingual),
+        "pairs_bilingual": len(bilingual),
         "pairs_all": len(table),
         "table": table,
     }
@@ -98,9 +99,12 @@ def crossover_recovery(
     fit: Any,
     truth: dict | str | Path,
     ci_prob: float = CI_PROB,
-    sizes: tuple[float, ...] | None = None,
+    sizes: tuple[float, ...] | None = FINETUNE_SIZES,
 ) -> dict:
     """Crossover tokens per (language, size) and the compute law against the truth.
+
+    The compute law is fitted on ``sizes`` (default the simulated design's finetune sizes,
+    85M-4B, on which the truth's law was fitted).
 
     Returns
     -------

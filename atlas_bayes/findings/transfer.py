@@ -75,8 +75,8 @@ def source_ranking(
     -------
     pandas.DataFrame
         One row per source (best first): ``rank``, ``source``, the tau summary,
-        ``p_positive``, ``p_top`` (share of draws in which the source is among the ``top``
-        best for the target) and ``measured``.
+        ``p_positive``, ``p_top{top}`` (e.g. ``p_top5``: share of draws in which the source
+        is among the ``top`` best for the target) and ``measured``.
     """
     require_law(fit, ("atlas_matrix",), "the ranking of sources")
     tau = transfer_matrix(fit) if tau is None else tau

@@ -162,7 +162,7 @@ def fit_variant(
     data = build_model_data(study, spec)
     model = build_model(data, spec)
     started = dt.datetime.now(dt.UTC)
-    tree = run_sampler(model, settings, progress=progress)
+    tree = run_sampler(model, settings, progress=progress, mass_matrix=spec.mass_matrix)
     return assemble_fit(tree, model, data, spec, settings, study, started)
 
 
@@ -188,6 +188,8 @@ def assemble_fit(
         "chains": settings.chains,
         "draws": settings.draws,
         "tune": settings.tune,
+        "target_accept": settings.target_accept,
+        "mass_matrix": settings.mass_matrix or spec.mass_matrix,
         "study_hash": study.content_hash()
         if study is not None
         else data.attrs.get("study_hash", ""),

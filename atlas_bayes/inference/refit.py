@@ -84,7 +84,9 @@ class CompiledVariant:
             **{name: value for name, value in arrays.items() if name in self._shared}
         )
         started = dt.datetime.now(dt.UTC)
-        tree = run_sampler(self.model, settings, compiled=compiled)
+        tree = run_sampler(
+            self.model, settings, compiled=compiled, mass_matrix=self.spec.mass_matrix
+        )
         with self.model:
             pm.set_data(arrays, coords=data_coords(arrays, data))
         try:

@@ -38,6 +38,10 @@ class SamplerSettings:
     target_accept : float
         Target acceptance rate of step-size adaptation, in (0, 1); raise it (0.9, 0.95) for
         smaller steps when a fit reports divergences (more gradient evaluations per draw).
+    mass_matrix : str or None
+        nutpie's mass-matrix adaptation: ``diag`` or ``low_rank`` (learns the strongest
+        posterior correlations too; costlier per step). None: the variant's
+        ``model.mass_matrix``. Other samplers always adapt a diagonal.
     """
 
     sampler: str = "nutpie"
@@ -47,8 +51,13 @@ class SamplerSettings:
     seed: int = 0
     cores: int | None = None
     target_accept: float = 0.8
+    mass_matrix: str | None = None
 
     def __post_init__(self) -> None:
+        if self.mass_matrix not in (None, "diag", "low_rank"):
+            raise SettingsError(
+                f"mass_matrix must be 'diag' or 'low_rank', got {self.mass_matrix!r}"
+            )
         if not 0 < self.target_accept < 1:
             raise SettingsError(f"target_accept must be in (0, 1), got {self.target_accept}")
         if self.sampler not in SAMPLERS:
@@ -83,6 +92,7 @@ def run_sampler(
     settings: SamplerSettings,
     progress: bool = False,
     compiled: Any = None,
+    mass_matrix: str = "diag",
 ) -> xr.DataTree:
     """Draw from the posterior of ``model``; only free variables are stored.
 
@@ -96,6 +106,8 @@ def run_sampler(
         Show the sampler's progress bar.
     compiled
         A nutpie compiled model to reuse (refits); compiled from ``model`` if None.
+    mass_matrix
+        The variant's mass-matrix adaptation, used unless ``settings.mass_matrix`` is set.
 
     Returns
     -------
@@ -116,6 +128,7 @@ def run_sampler(
             save_warmup=False,
             progress_bar=progress,
             target_accept=settings.target_accept,
+            adaptation=settings.mass_matrix or mass_matrix,
         )
     else:
         tree = pm.sample(

@@ -65,6 +65,11 @@ def _prior_centre(pspec: ParameterSpec) -> float:
     return prior.central_value()
 
 
+#: A per-language transfer weight and the weight it trades off against: the checkpoint's named
+#: and pooled tokens grow together, so only a combination of the two is well identified.
+TRANSFER_TRADE_OFF = {"tau_named": "tau_pooled"}
+
+
 #: How far beyond each language's pivot (in log N and log D) the anchor of ``log_E`` sits.
 #: Measured on the bundled study (chinchilla, 4 x 500 draws): 63 gradient evaluations per draw
 #: for offsets 1 to 2 (68 at 3), against 127 without the anchor.
@@ -157,6 +162,11 @@ def data_centres(data: xr.Dataset, spec: VariantSpec) -> dict[str, np.ndarray]:
         centres[scale] = np.bincount(target, weight * x, n_languages) / np.where(
             total > 0, total, 1.0
         )
+    # Crossover laws: each language's ratio of pooled to named tokens in its checkpoints.
+    finetuned = arrays["finetuned"] > 0
+    named = np.bincount(target[finetuned], arrays["base_named_tokens"][finetuned], n_languages)
+    pooled = np.bincount(target[finetuned], arrays["base_pooled_tokens"][finetuned], n_languages)
+    centres["pooled_ratio"] = pooled / np.where(named > 0, named, 1.0)
     return centres
 
 
@@ -258,7 +268,10 @@ def build_model(data: xr.Dataset, spec: VariantSpec, anchored: bool = True) -> p
         # anchored log_E comes last, from the coefficients.
         order = sorted(
             spec.parameters,
-            key=lambda p: (p == "log_E" and anchor, p in COEFFICIENT_EXPONENT),
+            key=lambda p: (
+                p == "log_E" and anchor,
+                p in COEFFICIENT_EXPONENT or p in TRANSFER_TRADE_OFF,
+            ),
         )
         for name in order:
             pspec = spec.parameters[name]
@@ -272,6 +285,11 @@ def build_model(data: xr.Dataset, spec: VariantSpec, anchored: bool = True) -> p
             ):
                 exponent, scale = COEFFICIENT_EXPONENT[name]
                 shift = values[exponent] * centres[scale]
+            if name in TRANSFER_TRADE_OFF and TRANSFER_TRADE_OFF[name] in values:
+                # Sample tau_named + tau_pooled * (pooled / named tokens of the checkpoints):
+                # the head start's level, which the data pin down, instead of tau_named, which
+                # trades off against tau_pooled when both kinds of tokens grow together.
+                shift = -values[TRANSFER_TRADE_OFF[name]] * centres["pooled_ratio"]
             dims = ("language", "slot") if name in SLOT_PARAMETERS else ("language",)
             own_centred = (
                 centred if pspec.parameterization is None else pspec.parameterization == "centred"

@@ -45,6 +45,7 @@ INPUT_DIMS: dict[str, tuple[str, ...]] = {
     "other_rep_unique": ("other_rep",),
     "log_n_languages": ("obs",),
     "base_own_tokens": ("obs",),
+    "own_unique": ("obs",),
     "base_named_tokens": ("obs",),
     "base_pooled_tokens": ("obs",),
     "finetuned": ("obs",),
@@ -79,7 +80,8 @@ def predicted_log_loss(
     Parameters
     ----------
     law
-        ``chinchilla``, ``data_constrained`` or ``atlas``.
+        One of :data:`LAWS`: ``chinchilla``, ``data_constrained``, ``atlas``,
+        ``atlas_matrix``, ``curse``, ``crossover`` or ``crossover_exponent``.
     theta
         Per-observation parameter values: ``log_E``, ``log_a``, ``log_b``, ``alpha``, ``beta``
         (and ``log_decay``, ``tau_other``) of shape ``(..., obs)``; ``tau_top`` of shape
@@ -140,16 +142,21 @@ def predicted_log_loss(
 def head_start_tokens(theta: Mapping[str, Any], inputs: Mapping[str, Any]) -> Any:
     """Effective tokens of the target already in a finetune run's checkpoint (0 from scratch).
 
-    The ATLAS law on the checkpoint's mixture: its own tokens of the target, plus transfer
-    ``tau_named`` from its tokens of the other named languages and ``tau_pooled`` from the
-    pooled "other" source, with the damped guard for negative transfer.
+    The ATLAS law on the checkpoint's mixture: its own (repetition-saturated) tokens of the
+    target, plus transfer ``tau_named`` from its tokens of the other named languages and
+    ``tau_pooled`` from the pooled "other" source, with the damped guard for negative transfer
+    (always damped: a checkpoint's many interfering languages need the guard). The other
+    languages' tokens are sums over many languages and are not saturated.
     """
     xp = array_namespace(theta["tau_named"], inputs["base_own_tokens"])
     finetuned = inputs["finetuned"]
     sources = xp.stack([inputs["base_named_tokens"], inputs["base_pooled_tokens"]], axis=-1)
     transfer = xp.stack([theta["tau_named"], theta["tau_pooled"]], axis=-1)
+    own = laws.repetition_saturation(
+        inputs["base_own_tokens"], inputs["own_unique"], xp.exp(theta["log_decay"])
+    )
     # A run from scratch has no checkpoint: give it one token so the guard is defined, then 0.
-    own = inputs["base_own_tokens"] + (1.0 - finetuned)
+    own = own + (1.0 - finetuned)
     return finetuned * laws.effective_tokens(own, sources, transfer)
 
 
@@ -246,6 +253,7 @@ def model_inputs(data: xr.Dataset) -> dict[str, np.ndarray]:
     # Crossover: the target's tokens in the checkpoint a finetune run started from.
     base_own = data["base_own_tokens"].values if "base_own_tokens" in data else np.zeros(n_obs)
     out["base_own_tokens"] = base_own.astype(float)
+    out["own_unique"] = unique[rows, target_source].astype(float)
     for key in ("base_named_tokens", "base_pooled_tokens"):
         out[key] = (data[key].values if key in data else np.zeros(n_obs)).astype(float)
     # A finetune run (regime = finetune) continues a checkpoint; the rest train from scratch.

@@ -60,6 +60,7 @@ POOLINGS = ("hierarchical", "per_language", "shared")
 LIKELIHOODS = ("student_t", "normal")
 PARAMETERIZATIONS = ("noncentred", "centred")
 INTERFERENCE = ("damped", "linear")
+MASS_MATRICES = ("diag", "low_rank")
 
 
 @dataclass(frozen=True)
@@ -283,6 +284,7 @@ class VariantSpec:
     anchor_log_e: bool = False
     transfer: TransferSpec | None = None
     languages_ref: float = 1.0
+    mass_matrix: str = "diag"
     source: str | None = field(default=None, compare=False)
 
     @classmethod
@@ -338,7 +340,8 @@ class VariantSpec:
         }
         model = _table(raw, "model")
         unknown = sorted(
-            set(model) - {"parameterization", "top_sources", "interference", "anchor_log_E"}
+            set(model)
+            - {"parameterization", "top_sources", "interference", "anchor_log_E", "mass_matrix"}
         )
         if unknown:
             raise SpecError(f"[model]: unknown key(s) {', '.join(unknown)}")
@@ -350,6 +353,12 @@ class VariantSpec:
         interference = model.get("interference", "damped")
         if interference not in INTERFERENCE:
             raise SpecError(f"model.interference: expected one of {', '.join(INTERFERENCE)}")
+        mass_matrix = model.get("mass_matrix", "diag")
+        if mass_matrix not in MASS_MATRICES:
+            raise SpecError(
+                f"model.mass_matrix: expected one of {', '.join(MASS_MATRICES)}, "
+                f"got {mass_matrix!r}"
+            )
         anchor = model.get("anchor_log_E", False)
         if not isinstance(anchor, bool):
             raise SpecError(f"model.anchor_log_E: expected true or false, got {anchor!r}")
@@ -378,6 +387,7 @@ class VariantSpec:
             anchor_log_e=anchor,
             transfer=transfer,
             languages_ref=scales["languages"],
+            mass_matrix=mass_matrix,
             source=source,
         )
 
@@ -398,6 +408,7 @@ class VariantSpec:
                 "top_sources": self.top_sources,
                 "interference": self.interference,
                 "anchor_log_E": self.anchor_log_e,
+                "mass_matrix": self.mass_matrix,
             },
         }
         if self.transfer is not None:
