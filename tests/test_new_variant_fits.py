@@ -1,0 +1,97 @@
+"""The new variants end to end on small studies: fit, save, load, findings, predictions.
+
+These are pipeline checks with short chains, not recovery checks (those are in
+tests/test_recovery.py and benchmarks/fit_variants.py).
+"""
+
+import numpy as np
+import pytest
+
+from atlas_bayes.findings import (
+    crossover_compute_law,
+    crossover_table,
+    source_ranking,
+    transfer_summary,
+)
+from atlas_bayes.inference import SamplerSettings, fit_variant
+from atlas_bayes.inference.fitfile import load_fit
+from atlas_bayes.inference.predict import mean_log_loss
+from atlas_bayes.modeling.data import build_prediction_data
+from atlas_bayes.modeling.transfer import transfer_matrix
+from atlas_bayes.study import Study
+from atlas_bayes.variants import load_variant
+
+QUICK = SamplerSettings(chains=2, draws=100, tune=150, seed=3)
+
+
+@pytest.fixture(scope="module")
+def small_crossover_study(bundled_study) -> Study:
+    """Scratch and finetune runs of en and fr, with the Unimax checkpoints they start from."""
+    runs = bundled_study.runs
+    languages = ("en", "fr")
+    own = runs["run_id"].str.split("-").str[1].isin(languages)
+    chosen = runs[(runs["kind"].isin(("monolingual", "finetune")) & own)]
+    chosen = chosen[
+        ~chosen["run_id"].str.startswith("mono-") | chosen["run_id"].str.contains("-curve")
+    ]
+    bases = runs[runs["run_id"].isin(chosen["base_run_id"].dropna())]
+    keep = set(chosen["run_id"]) | set(bases["run_id"])
+    evals = bundled_study.evals
+    evals = evals[evals["run_id"].isin(set(chosen["run_id"])) & evals["language"].isin(languages)]
+    mixture = bundled_study.mixture
+    return Study.from_frames(
+        runs[runs["run_id"].isin(keep)],
+        mixture[mixture["run_id"].isin(keep)],
+        evals,
+        bundled_study.languages,
+    )
+
+
+@pytest.fixture(scope="module")
+def crossover_fit(small_crossover_study):
+    return fit_variant(small_crossover_study, load_variant("crossover"), QUICK)
+
+
+@pytest.fixture(scope="module")
+def matrix_fit(small_multilingual_study):
+    return fit_variant(small_multilingual_study, load_variant("atlas_matrix"), QUICK)
+
+
+def test_crossover_fit_saves_loads_and_answers(crossover_fit, small_crossover_study, tmp_path):
+    # Guards: a crossover fit round-trips and gives crossovers for every finetuned cell.
+    path = crossover_fit.save(tmp_path / "crossover.nc")
+    loaded = load_fit(path)
+    table = crossover_table(loaded)
+    cells = table[table["quantity"] == "crossover tokens"]
+    runs = small_crossover_study.runs
+    assert len(cells) == (runs["regime"] == "finetune").sum()
+    assert set(cells["language"]) == {"en", "fr"}
+    assert {"p_crossover", "ci_prob", "ci_kind", "published"} <= set(table.columns)
+    assert (cells["p_crossover"].between(0, 1)).all()
+    # en at 2B has a published crossover, shown beside the posterior.
+    assert (
+        cells.loc[(cells["language"] == "en") & (cells["params"] == 2e9), "published"].item()
+        == 144e9
+    )
+    law = crossover_compute_law(loaded, languages=["en"])
+    assert law["b"].dims == ("chain", "draw")
+    # The saved fit predicts its own data without the study folder.
+    predicted = mean_log_loss(loaded, loaded.data)
+    assert np.isfinite(predicted.values).all()
+
+
+def test_atlas_matrix_fit_gives_the_matrix_and_rankings(matrix_fit, small_multilingual_study):
+    # Guards: the matrix fit yields a (target, source) posterior, summaries and rankings.
+    tau = transfer_matrix(matrix_fit)
+    assert tau.dims == ("chain", "draw", "target", "source")
+    np.testing.assert_array_equal(tau.sel(target="en", source="en").values, 1.0)
+    summary = transfer_summary(matrix_fit)
+    assert not (summary["target"] == summary["source"]).any()
+    assert summary["p_positive"].between(0, 1).all()
+    assert (summary["bts_ci_low"] <= summary["bts_ci_high"]).all()
+    ranking = source_ranking(matrix_fit, "en")
+    assert list(ranking["rank"]) == list(range(1, len(ranking) + 1))
+    assert ranking["mean"].is_monotonic_decreasing
+    # Predicting the study itself uses the same pairs.
+    data = build_prediction_data(small_multilingual_study, matrix_fit.data)
+    assert np.isfinite(mean_log_loss(matrix_fit, data).values).all()
