@@ -541,7 +541,9 @@ def expected_pair_tau(data, spec, posterior):
     mean = p["tau_intercept"][..., None] + np.einsum(
         "cdf,pf->cdp", p["tau_coefficient"], features[targets, sources]
     )
-    source = p["tau_source_scale"][..., None] * p["tau_source_z"]
+    # The pooled "other" source has no source effect (its is_other coefficient covers it).
+    named = np.array([s != "other" for s in data["source"].values.astype(str)], dtype=float)
+    source = p["tau_source_scale"][..., None] * p["tau_source_z"] * named
     return mean + source[..., sources] + residual
 
 
@@ -579,7 +581,8 @@ def test_transfer_matrix_gives_unmeasured_pairs_the_feature_model(small_multilin
     mean = p["tau_intercept"][..., None, None] + np.einsum(
         "cdf,tsf->cdts", p["tau_coefficient"], features
     )
-    mean = mean + (p["tau_source_scale"][..., None] * p["tau_source_z"])[:, :, None, :]
+    named = np.array([s != "other" for s in data["source"].values.astype(str)], dtype=float)
+    mean = mean + (p["tau_source_scale"][..., None] * p["tau_source_z"] * named)[:, :, None, :]
     residual = (tau.values - mean) / p["tau_residual_scale"][..., None, None]
     fresh = residual[:, :, unmeasured]
     assert np.all(np.isfinite(fresh)) and fresh.std() > 0.5  # Student-t(3) residuals

@@ -83,8 +83,7 @@ def test_new_spec_fields_are_parsed():
     assert load_variant("crossover").data.kinds == ("monolingual", "finetune")
     matrix = load_variant("atlas_matrix")
     assert isinstance(matrix.transfer, TransferSpec)
-    # is_other is left out: the source effect of "other" already covers it.
-    assert matrix.transfer.features == tuple(f for f in PAIR_FEATURES if f != "is_other")
+    assert matrix.transfer.features == tuple(PAIR_FEATURES)
     assert matrix.transfer.residual_nu == 3.0
     assert matrix.transfer.source_scale.support == "positive"
 
