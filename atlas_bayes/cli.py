@@ -363,8 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--target-accept",
         type=float,
-        default=0.8,
-        help="step-size adaptation target in (0, 1); raise it (0.9) if a fit reports divergences",
+        default=None,
+        help="step-size adaptation target in (0, 1) (default: the variant's model.target_accept);"
+        " raise it (0.9) if a fit reports divergences",
     )
     p.add_argument(
         "--mass-matrix",

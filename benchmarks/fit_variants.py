@@ -65,7 +65,13 @@ def one_run(name: str, study, settings: SamplerSettings, seed: int, refit: bool 
     t1 = time.perf_counter()
     compiled = compile_nutpie(model)
     t2 = time.perf_counter()
-    tree = run_sampler(model, settings, compiled=compiled, mass_matrix=spec.mass_matrix)
+    tree = run_sampler(
+        model,
+        settings,
+        compiled=compiled,
+        mass_matrix=spec.mass_matrix,
+        target_accept=spec.target_accept,
+    )
     t3 = time.perf_counter()
     fit = assemble_fit(tree, model, data, spec, settings, study, dt.datetime.now(dt.UTC))
     t4 = time.perf_counter()

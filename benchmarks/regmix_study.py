@@ -254,6 +254,11 @@ def domain_report(train: Split, tests: list[Split]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- studies
+def run_id(split: Split, index: int) -> str:
+    """The study's run id of RegMix row ``index`` of ``split``, e.g. ``regmix-1m-train-7``."""
+    return f"regmix-{split.scale.label}-{split.role}-{index}"
+
+
 def split_study(split: Split, domains: list[str], eval_domains: list[str]) -> Study:
     """A validated study of ``split``: one run per mixture, evaluated on ``eval_domains``.
 
@@ -270,10 +275,7 @@ def split_study(split: Split, domains: list[str], eval_domains: list[str]) -> St
     -------
     Study
     """
-    run_ids = pd.Series(
-        [f"regmix-{split.scale.label}-{split.role}-{i}" for i in split.weights.index],
-        index=split.weights.index,
-    )
+    run_ids = pd.Series([run_id(split, i) for i in split.weights.index], index=split.weights.index)
     runs = pd.DataFrame(
         {"run_id": run_ids.to_numpy(), "params": split.scale.params, "regime": "pretrain"}
     ).assign(kind="regmix")
@@ -374,6 +376,11 @@ def atlas_predictions(
     ok = status.eq("ok")
     masked = split.losses[status.columns].where(ok)
     keep = ok.any(axis=1).to_numpy()
+    columns = [INDEX, "domain", "observed", "predicted"] + [
+        f"{side}_{round(prob * 100)}" for prob in INTERVALS for side in ("lower", "upper")
+    ]
+    if not keep.any():
+        return pd.DataFrame(columns=columns)
     study = split_study(
         Split(split.role, split.scale, split.weights[keep], masked[keep], split.unmatched),
         domains,
@@ -383,7 +390,7 @@ def atlas_predictions(
     mean = np.exp(mean_log_loss(fit, data)).mean(("chain", "draw")).values
     draws = predictive_loss(fit, data, seed=seed).stack(sample=("chain", "draw"))
     draws = draws.transpose("obs", "sample").values
-    run_index = {f"regmix-{split.scale.label}-{split.role}-{i}": i for i in split.weights.index}
+    run_index = {run_id(split, i): i for i in split.weights.index}
     table = pd.DataFrame(
         {
             INDEX: [run_index[str(r)] for r in data["run_id"].values],
@@ -396,7 +403,7 @@ def atlas_predictions(
         low, high = np.quantile(draws, [(1 - prob) / 2, (1 + prob) / 2], axis=1)
         table[f"lower_{round(prob * 100)}"] = low
         table[f"upper_{round(prob * 100)}"] = high
-    return table
+    return table[columns]
 
 
 def coverage(table: pd.DataFrame, prob: float) -> float:

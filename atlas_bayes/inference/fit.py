@@ -162,7 +162,13 @@ def fit_variant(
     data = build_model_data(study, spec)
     model = build_model(data, spec)
     started = dt.datetime.now(dt.UTC)
-    tree = run_sampler(model, settings, progress=progress, mass_matrix=spec.mass_matrix)
+    tree = run_sampler(
+        model,
+        settings,
+        progress=progress,
+        mass_matrix=spec.mass_matrix,
+        target_accept=spec.target_accept,
+    )
     return assemble_fit(tree, model, data, spec, settings, study, started)
 
 
@@ -188,7 +194,7 @@ def assemble_fit(
         "chains": settings.chains,
         "draws": settings.draws,
         "tune": settings.tune,
-        "target_accept": settings.target_accept,
+        "target_accept": settings.target_accept or spec.target_accept,
         "mass_matrix": settings.mass_matrix or spec.mass_matrix,
         "study_hash": study.content_hash()
         if study is not None

@@ -85,7 +85,11 @@ class CompiledVariant:
         )
         started = dt.datetime.now(dt.UTC)
         tree = run_sampler(
-            self.model, settings, compiled=compiled, mass_matrix=self.spec.mass_matrix
+            self.model,
+            settings,
+            compiled=compiled,
+            mass_matrix=self.spec.mass_matrix,
+            target_accept=self.spec.target_accept,
         )
         with self.model:
             pm.set_data(arrays, coords=data_coords(arrays, data))

@@ -35,9 +35,10 @@ class SamplerSettings:
         The one seed; the same seed (and versions) gives the same draws.
     cores : int or None
         Parallel chains; default ``min(chains, CPU count)``.
-    target_accept : float
+    target_accept : float or None
         Target acceptance rate of step-size adaptation, in (0, 1); raise it (0.9, 0.95) for
         smaller steps when a fit reports divergences (more gradient evaluations per draw).
+        None: the variant's ``model.target_accept`` (0.8 unless the variant says otherwise).
     mass_matrix : str or None
         nutpie's mass-matrix adaptation: ``diag`` or ``low_rank`` (learns the strongest
         posterior correlations too; costlier per step). None: the variant's
@@ -50,7 +51,7 @@ class SamplerSettings:
     tune: int = 500
     seed: int = 0
     cores: int | None = None
-    target_accept: float = 0.8
+    target_accept: float | None = None
     mass_matrix: str | None = None
 
     def __post_init__(self) -> None:
@@ -58,7 +59,7 @@ class SamplerSettings:
             raise SettingsError(
                 f"mass_matrix must be 'diag' or 'low_rank', got {self.mass_matrix!r}"
             )
-        if not 0 < self.target_accept < 1:
+        if self.target_accept is not None and not 0 < self.target_accept < 1:
             raise SettingsError(f"target_accept must be in (0, 1), got {self.target_accept}")
         if self.sampler not in SAMPLERS:
             raise SettingsError(
@@ -93,6 +94,7 @@ def run_sampler(
     progress: bool = False,
     compiled: Any = None,
     mass_matrix: str = "diag",
+    target_accept: float = 0.8,
 ) -> xr.DataTree:
     """Draw from the posterior of ``model``; only free variables are stored.
 
@@ -106,8 +108,9 @@ def run_sampler(
         Show the sampler's progress bar.
     compiled
         A nutpie compiled model to reuse (refits); compiled from ``model`` if None.
-    mass_matrix
-        The variant's mass-matrix adaptation, used unless ``settings.mass_matrix`` is set.
+    mass_matrix, target_accept
+        The variant's mass-matrix adaptation and acceptance target, used unless ``settings``
+        sets its own.
 
     Returns
     -------
@@ -127,7 +130,7 @@ def run_sampler(
             seed=settings.seed,
             save_warmup=False,
             progress_bar=progress,
-            target_accept=settings.target_accept,
+            target_accept=settings.target_accept or target_accept,
             adaptation=settings.mass_matrix or mass_matrix,
         )
     else:
@@ -138,7 +141,7 @@ def run_sampler(
             cores=settings.n_cores(),
             random_seed=settings.seed,
             nuts_sampler=settings.sampler,
-            target_accept=settings.target_accept,
+            target_accept=settings.target_accept or target_accept,
             var_names=free_variable_names(model),
             progressbar=progress,
             compute_convergence_checks=False,

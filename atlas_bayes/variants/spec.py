@@ -285,6 +285,7 @@ class VariantSpec:
     transfer: TransferSpec | None = None
     languages_ref: float = 1.0
     mass_matrix: str = "diag"
+    target_accept: float = 0.8
     source: str | None = field(default=None, compare=False)
 
     @classmethod
@@ -341,7 +342,14 @@ class VariantSpec:
         model = _table(raw, "model")
         unknown = sorted(
             set(model)
-            - {"parameterization", "top_sources", "interference", "anchor_log_E", "mass_matrix"}
+            - {
+                "parameterization",
+                "top_sources",
+                "interference",
+                "anchor_log_E",
+                "mass_matrix",
+                "target_accept",
+            }  # fmt: skip
         )
         if unknown:
             raise SpecError(f"[model]: unknown key(s) {', '.join(unknown)}")
@@ -358,6 +366,15 @@ class VariantSpec:
             raise SpecError(
                 f"model.mass_matrix: expected one of {', '.join(MASS_MATRICES)}, "
                 f"got {mass_matrix!r}"
+            )
+        target_accept = model.get("target_accept", 0.8)
+        if (
+            isinstance(target_accept, bool)
+            or not isinstance(target_accept, int | float)
+            or not 0 < target_accept < 1
+        ):
+            raise SpecError(
+                f"model.target_accept: expected a number in (0, 1), got {target_accept!r}"
             )
         anchor = model.get("anchor_log_E", False)
         if not isinstance(anchor, bool):
@@ -388,6 +405,7 @@ class VariantSpec:
             transfer=transfer,
             languages_ref=scales["languages"],
             mass_matrix=mass_matrix,
+            target_accept=float(target_accept),
             source=source,
         )
 
@@ -409,6 +427,7 @@ class VariantSpec:
                 "interference": self.interference,
                 "anchor_log_E": self.anchor_log_e,
                 "mass_matrix": self.mass_matrix,
+                "target_accept": self.target_accept,
             },
         }
         if self.transfer is not None:
