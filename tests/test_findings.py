@@ -34,6 +34,8 @@ TRUTH = json.loads((bundled_study_path() / "truth.json").read_text(encoding="utf
 SUMMARY_COLUMNS = [
     "quantity", "unit", "mean", "median", "ci_prob", "ci_kind", "ci_low", "ci_high", "draws",
 ]  # fmt: skip
+
+
 def fake_fit(spec, posterior, data=None, seed=0):
     return SimpleNamespace(spec=spec, posterior=posterior, data=data, meta={"seed": seed})
 

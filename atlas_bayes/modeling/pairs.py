@@ -13,6 +13,9 @@ import xarray as xr
 from atlas_bayes.study import Study
 from atlas_bayes.variants.transfer import OTHER_SOURCE, PAIR_FEATURES
 
+#: Share of a run's tokens from which a source measures its pair with the target directly.
+DIRECT_SHARE = 0.25
+
 
 def _standardised(values: np.ndarray) -> np.ndarray:
     """``(x - mean) / sd`` over the finite values; 0 where unknown or constant."""
@@ -80,8 +83,9 @@ def add_transfer_pairs(data: xr.Dataset, study: Study) -> xr.Dataset:
     Adds ``pair_index`` (language, source): the pair's position on the new ``pair`` axis, ``-1``
     where the target never trained with the source (or source is the target); ``pair_target``
     and ``pair_source`` (pair): indices into ``language`` and ``source``; ``pair_direct``
-    (pair): a run trained on the target and this source alone (a bilingual run) measures the
-    pair directly; ``pair_features`` (language, source, feature).
+    (pair): the source is at least :data:`DIRECT_SHARE` of the tokens of some run that
+    evaluates the target, so the data pin the pair down (its residual is sampled centred);
+    ``pair_features`` (language, source, feature).
     """
     tokens = data["tokens"].values
     target = data["target"].values
@@ -93,9 +97,11 @@ def add_transfer_pairs(data: xr.Dataset, study: Study) -> xr.Dataset:
     present[np.arange(len(target)), target_source] = False
     rows, cols = np.nonzero(present)
     seen[target[rows], cols] = True
-    # A pair is measured directly by a run trained on the target and that source alone.
-    alone = present.sum(axis=1)[rows] == 1
-    direct[target[rows[alone]], cols[alone]] = True
+    # A pair is measured directly when the source makes up a large share of some run that
+    # evaluates the target (a bilingual run: a half; a Unimax run's pooled "other" tokens).
+    share = tokens[rows, cols] / tokens.sum(axis=1)[rows]
+    strong = share >= DIRECT_SHARE
+    direct[target[rows[strong]], cols[strong]] = True
     pair_target, pair_source = np.nonzero(seen)
     index = np.full((n_languages, n_sources), -1, dtype=np.int64)
     index[pair_target, pair_source] = np.arange(len(pair_target))

@@ -7,7 +7,8 @@ residual the sampler sees; :func:`transfer_matrix` gives every other pair its po
 the feature model, with a fresh residual per draw.
 
 The residuals are parameterised for the sampler by how well the data pin them down: a pair
-measured directly by bilingual runs is sampled centred (``tau_residual``, the residual
+whose source is a large share of some run of the target (a bilingual run, or a Unimax run's
+pooled "other" tokens; ``pair_direct``) is sampled centred (``tau_residual``, the residual
 itself), every other pair non-centred (``tau_residual_z``, residual / scale), which avoids
 the funnel between the scale and residuals the data barely inform.
 """
