@@ -84,7 +84,7 @@ def test_new_spec_fields_are_parsed():
     matrix = load_variant("atlas_matrix")
     assert isinstance(matrix.transfer, TransferSpec)
     assert matrix.transfer.features == tuple(PAIR_FEATURES)
-    assert matrix.transfer.residual_nu == 3.0
+    assert matrix.transfer.residual_nu == 5.0
     assert matrix.transfer.source_scale.support == "positive"
 
 
