@@ -198,10 +198,12 @@ def _pair_coords(data: xr.Dataset) -> dict[str, np.ndarray]:
     if "pair_direct" not in data:
         return {}
     direct = data["pair_direct"].values.astype(bool)
+    pooled = data["pair_pooled"].values.astype(bool)
     return {
         "pair": data["pair"].values,
-        "pair_direct": np.flatnonzero(direct),
-        "pair_indirect": np.flatnonzero(~direct),
+        "pair_direct": np.flatnonzero(direct & ~pooled),
+        "pair_indirect": np.flatnonzero(~direct & ~pooled),
+        "pooled_pair": np.flatnonzero(pooled),
     }
 
 

@@ -72,7 +72,6 @@ def pair_features(study: Study, targets: list[str], sources: list[str]) -> np.nd
         "same_family": same(target_family, source_family),
         "source_log_unique": np.broadcast_to(source_size[None, :], shape),
         "target_log_unique": np.broadcast_to(target_size[:, None], shape),
-        "is_other": np.broadcast_to(is_other[None, :], shape),
     }
     return np.stack([by_name[name] for name in PAIR_FEATURES], axis=-1).astype(float)
 
@@ -84,8 +83,9 @@ def add_transfer_pairs(data: xr.Dataset, study: Study) -> xr.Dataset:
     where the target never trained with the source (or source is the target); ``pair_target``
     and ``pair_source`` (pair): indices into ``language`` and ``source``; ``pair_direct``
     (pair): the source is at least :data:`DIRECT_SHARE` of the tokens of some run that
-    evaluates the target, so the data pin the pair down (its residual is sampled centred);
-    ``pair_features`` (language, source, feature).
+    evaluates the target, so the data pin the pair down (its residual is sampled centred;
+    pooled pairs excluded); ``pair_pooled`` (pair): the source is the pooled "other" source,
+    which has its own population; ``pair_features`` (language, source, feature).
     """
     tokens = data["tokens"].values
     target = data["target"].values
@@ -102,6 +102,7 @@ def add_transfer_pairs(data: xr.Dataset, study: Study) -> xr.Dataset:
     share = tokens[rows, cols] / tokens.sum(axis=1)[rows]
     strong = share >= DIRECT_SHARE
     direct[target[rows[strong]], cols[strong]] = True
+    pooled_source = np.array([s == OTHER_SOURCE for s in data["source"].values.astype(str)])
     pair_target, pair_source = np.nonzero(seen)
     index = np.full((n_languages, n_sources), -1, dtype=np.int64)
     index[pair_target, pair_source] = np.arange(len(pair_target))
@@ -112,6 +113,7 @@ def add_transfer_pairs(data: xr.Dataset, study: Study) -> xr.Dataset:
         pair_index=(("language", "source"), index),
         pair_target=("pair", pair_target.astype(np.int64)),
         pair_source=("pair", pair_source.astype(np.int64)),
-        pair_direct=("pair", direct[pair_target, pair_source]),
+        pair_direct=("pair", direct[pair_target, pair_source] & ~pooled_source[pair_source]),
+        pair_pooled=("pair", pooled_source[pair_source]),
         pair_features=(("language", "source", "feature"), features),
     ).assign_coords(pair=np.arange(len(pair_target)), feature=list(PAIR_FEATURES))

@@ -25,7 +25,8 @@ from atlas_bayes.variants.transfer import OTHER_SOURCE
 #: Free variables of the transfer model, in the order they are created.
 TRANSFER_VARIABLES = (
     "tau_intercept", "tau_coefficient", "tau_source_scale", "tau_source_z",
-    "tau_residual_scale", "tau_residual", "tau_residual_z",
+    "tau_residual_scale", "tau_residual", "tau_residual_z", "tau_pooled_mu", "tau_pooled_sigma",
+    "tau_pooled",
 )  # fmt: skip
 
 
@@ -35,15 +36,15 @@ def feature_positions(spec: VariantSpec, data: xr.Dataset) -> np.ndarray:
     return np.array([names.index(f) for f in spec.transfer.features], dtype=np.int64)
 
 
-def pair_residuals(values: dict[str, Any], direct: np.ndarray) -> Any:
-    """Residuals of all free pairs, ``(..., pair)``, from the centred and non-centred parts."""
-    direct_index = np.flatnonzero(direct)
-    other_index = np.flatnonzero(~direct)
+def pair_residuals(values: dict[str, Any], direct: np.ndarray, pooled: np.ndarray) -> Any:
+    """Residuals of all free pairs, ``(..., pair)``: centred, non-centred, 0 for pooled pairs."""
+    direct_index = np.flatnonzero(direct & ~pooled)
+    other_index = np.flatnonzero(~direct & ~pooled)
     scaled = values["tau_residual_scale"][..., None] * values["tau_residual_z"]
     xp = array_namespace(scaled, values["tau_residual"])
     if xp is np:
         lead = np.broadcast_shapes(scaled.shape[:-1], values["tau_residual"].shape[:-1])
-        out = np.empty((*lead, len(direct)))
+        out = np.zeros((*lead, len(direct)))
         out[..., direct_index] = values["tau_residual"]
         out[..., other_index] = scaled
         return out
@@ -56,11 +57,23 @@ def named_sources(data: xr.Dataset) -> np.ndarray:
     """1 for each named source, 0 for the pooled "other" source (which has no source effect).
 
     The pooled source is many languages at once: its transfer is far from a named language's
-    (0.25 against about -0.1 on the bundled study), and as one draw of the source effects it
-    forced their scale up and left the chains disagreeing (R-hat 1.03). It gets its own
-    coefficient through the ``is_other`` feature instead.
+    (0.25 against about -0.1 on the bundled study). As one draw of the source effects it
+    forced their scale up (R-hat 1.03); as an ``is_other`` feature of the mean, its 38
+    residuals and that coefficient traded off along one direction (R-hat 1.07). It has its
+    own population over targets instead (``tau_pooled``).
     """
     return np.array([s != OTHER_SOURCE for s in data["source"].values.astype(str)], dtype=float)
+
+
+def with_pooled(tau: Any, values: dict[str, Any], pooled: np.ndarray) -> Any:
+    """``tau`` of the pairs with the pooled source's own values put in (numpy or PyTensor)."""
+    index = np.flatnonzero(pooled)
+    xp = array_namespace(tau)
+    if xp is np:
+        tau = np.array(tau)
+        tau[..., index] = values["tau_pooled"]
+        return tau
+    return xp.set_subtensor(tau[index], values["tau_pooled"])
 
 
 def pair_transfer(values: dict[str, Any], features: Any, pair_source: Any) -> Any:
@@ -115,21 +128,32 @@ def create_transfer(spec: VariantSpec, data: xr.Dataset) -> Any:
     values["tau_residual_z"] = pm.StudentT(
         "tau_residual_z", nu=prior.residual_nu, mu=0.0, sigma=1.0, dims="pair_indirect"
     )
+    # The pooled source: its own population over targets, centred (the Unimax runs' pooled
+    # tokens pin each target's value down).
+    values["tau_pooled_mu"] = prior.pooled_mean.create("tau_pooled_mu")
+    values["tau_pooled_sigma"] = prior.pooled_scale.create("tau_pooled_sigma")
+    values["tau_pooled"] = pm.Normal(
+        "tau_pooled", values["tau_pooled_mu"], values["tau_pooled_sigma"], dims="pooled_pair"
+    )
     values = {k: pt.as_tensor_variable(v) for k, v in values.items()}
-    values["residual"] = pair_residuals(values, data["pair_direct"].values)
+    pooled = data["pair_pooled"].values
+    values["residual"] = pair_residuals(values, data["pair_direct"].values, pooled)
     values["named"] = named_sources(data)
-    return pair_transfer(values, pair_features, data["pair_source"].values)
+    tau = pair_transfer(values, pair_features, data["pair_source"].values)
+    return with_pooled(tau, values, pooled)
 
 
 def posterior_pair_transfer(fit: Any) -> np.ndarray:
     """Posterior draws of ``tau`` of the fit's free pairs, ``(chain, draw, pair)``."""
     data = fit.data
     values = {name: fit.posterior[name].values for name in TRANSFER_VARIABLES}
-    values["residual"] = pair_residuals(values, data["pair_direct"].values)
+    pooled = data["pair_pooled"].values
+    values["residual"] = pair_residuals(values, data["pair_direct"].values, pooled)
     values["named"] = named_sources(data)
     features = data["pair_features"].values[..., feature_positions(fit.spec, data)]
     pair_target, pair_source = data["pair_target"].values, data["pair_source"].values
-    return pair_transfer(values, features[pair_target, pair_source], pair_source)
+    tau = pair_transfer(values, features[pair_target, pair_source], pair_source)
+    return with_pooled(tau, values, pooled)
 
 
 def transfer_matrix(fit: Any, seed: int | None = None) -> xr.DataArray:
@@ -168,6 +192,12 @@ def transfer_matrix(fit: Any, seed: int | None = None) -> xr.DataArray:
     rng = np.random.default_rng(fit.meta.get("seed", 0) if seed is None else seed)
     fresh = rng.standard_t(spec.transfer.residual_nu, mean.shape)
     tau = mean + source[:, :, None, :] + values["tau_residual_scale"][..., None, None] * fresh
+    # The pooled source of every target from its own population (sampled values follow).
+    pooled_column = np.flatnonzero(named_sources(data) == 0)
+    if len(pooled_column):
+        tau[..., pooled_column[0]] = values["tau_pooled_mu"][..., None] + values[
+            "tau_pooled_sigma"
+        ][..., None] * rng.standard_normal(tau.shape[:-1])
     # ...then the sampled pairs.
     tau[:, :, data["pair_target"].values, data["pair_source"].values] = posterior_pair_transfer(fit)
     languages = [str(x) for x in data["language"].values]

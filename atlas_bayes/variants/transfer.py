@@ -1,7 +1,9 @@
 """The ``[transfer]`` section of an ``atlas_matrix`` variant: the prior of the transfer matrix.
 
 ``tau[t, s] = intercept + sum_f coefficient_f * feature_f[t, s] + source_effect[s]
-+ residual[t, s]`` for every target ``t`` and source ``s != t``. The feature mean lets pairs
++ residual[t, s]`` for every target ``t`` and named source ``s != t``; the pooled "other"
+source (many languages at once) has its own population, ``tau[t, other] ~ Normal(pooled_mean,
+pooled_scale)``. The feature mean lets pairs
 without runs borrow from pairs with runs that look alike (same script, same family, data
 size); the source effect captures languages that help or hurt every target (the paper's Urdu
 and Pashto); the residual is heavy-tailed (Student-t), so most pairs shrink to the feature
@@ -19,7 +21,6 @@ PAIR_FEATURES: dict[str, str] = {
     "same_family": "1 if target and source belong to the same language family",
     "source_log_unique": "log unique tokens of the source, standardised over sources",
     "target_log_unique": "log unique tokens of the target, standardised over targets",
-    "is_other": "1 for the pooled 'other' source (its features are unknown)",
 }
 
 #: The pooled source of multilingual mixtures (its script and family are unknown).
@@ -42,6 +43,9 @@ class TransferSpec:
         Prior of the scale of the per-pair residuals (positive).
     residual_nu : float
         Degrees of freedom of the Student-t residuals (small: heavy tails, sparse).
+    pooled_mean, pooled_scale : PriorSpec
+        Priors of the mean and (positive) spread over targets of the transfer from the pooled
+        "other" source.
     """
 
     features: tuple[str, ...]
@@ -50,6 +54,8 @@ class TransferSpec:
     source_scale: PriorSpec
     residual_scale: PriorSpec
     residual_nu: float
+    pooled_mean: PriorSpec
+    pooled_scale: PriorSpec
 
     @classmethod
     def parse(cls, raw: Any, where: str = "transfer") -> "TransferSpec":
@@ -58,7 +64,7 @@ class TransferSpec:
             raise SpecError(f"{where}: expected a table [transfer]")
         keys = {
             "features", "intercept", "coefficient", "source_scale", "residual_scale",
-            "residual_nu",
+            "residual_nu", "pooled_mean", "pooled_scale",
         }  # fmt: skip
         unknown = sorted(set(raw) - keys)
         if unknown:
@@ -99,4 +105,6 @@ class TransferSpec:
             "source_scale": self.source_scale.to_dict(),
             "residual_scale": self.residual_scale.to_dict(),
             "residual_nu": self.residual_nu,
+            "pooled_mean": self.pooled_mean.to_dict(),
+            "pooled_scale": self.pooled_scale.to_dict(),
         }
