@@ -29,6 +29,7 @@ from atlas_bayes.published import published_value
 from atlas_bayes.resources import bundled_study_path
 from atlas_bayes.summaries import credible_interval, probability, summarise_draws
 from atlas_bayes.variants import load_variant
+from atlas_bayes.variants.transfer import OTHER_SOURCE
 
 TRUTH = json.loads((bundled_study_path() / "truth.json").read_text(encoding="utf-8"))
 SUMMARY_COLUMNS = [
@@ -492,10 +493,14 @@ def matrix_data(bundled_study, matrix_spec):
     return build_model_data(bundled_study, matrix_spec)
 
 
-def transfer_posterior(data, spec, rng, chains, n_draws, constant):
-    """Draws of the transfer variables (the same in every draw when ``constant``)."""
+def transfer_posterior(data, spec, rng, chains, n_draws, constant, pooled_mu=0.3):
+    """Draws of the transfer variables (the same in every draw when ``constant``).
+
+    The pooled source's population is centred on ``pooled_mu`` (far from the named pairs'
+    -0.05) with a small spread, so its values are told apart from the feature model's.
+    """
     shape = (1, 1) if constant else (chains, n_draws)
-    direct = data["pair_direct"].values
+    direct, pooled = data["pair_direct"].values, data["pair_pooled"].values
     sizes = {
         "tau_intercept": (),
         "tau_coefficient": (len(spec.transfer.features),),
@@ -503,13 +508,17 @@ def transfer_posterior(data, spec, rng, chains, n_draws, constant):
         "tau_source_z": (data.sizes["source"],),
         "tau_residual_scale": (),
         "tau_residual": (int(direct.sum()),),
-        "tau_residual_z": (int((~direct).sum()),),
+        "tau_residual_z": (int((~direct & ~pooled).sum()),),
+        "tau_pooled_mu": (),
+        "tau_pooled_sigma": (),
+        "tau_pooled": (int(pooled.sum()),),
     }
     dims = {
         "tau_coefficient": ("transfer_feature",),
         "tau_source_z": ("source",),
         "tau_residual": ("pair_direct",),
         "tau_residual_z": ("pair_indirect",),
+        "tau_pooled": ("pooled_pair",),
     }
     scale = {"tau_intercept": 0.1, "tau_coefficient": 0.1, "tau_source_z": 1.0,
              "tau_residual": 0.1, "tau_residual_z": 1.0}  # fmt: skip
@@ -517,6 +526,12 @@ def transfer_posterior(data, spec, rng, chains, n_draws, constant):
     for name in TRANSFER_VARIABLES:
         if name in ("tau_source_scale", "tau_residual_scale"):
             value = rng.uniform(0.03, 0.1, shape)
+        elif name == "tau_pooled_mu":
+            value = pooled_mu + rng.normal(0.0, 0.01, shape)
+        elif name == "tau_pooled_sigma":
+            value = rng.uniform(0.01, 0.02, shape)
+        elif name == "tau_pooled":
+            value = pooled_mu + rng.normal(0.0, 0.02, (*shape, *sizes[name]))
         else:
             value = rng.normal(-0.05, scale[name], (*shape, *sizes[name]))
         value = np.broadcast_to(value, (chains, n_draws, *sizes[name])).copy()
@@ -532,21 +547,24 @@ def transfer_posterior(data, spec, rng, chains, n_draws, constant):
 
 
 def expected_pair_tau(data, spec, posterior):
-    """tau of every free pair by hand, (chain, draw, pair)."""
+    """tau of every free pair by hand, (chain, draw, pair): the feature model for named
+    sources, the pooled population's own draw (tau_pooled) for the pooled "other" source."""
     p = {name: posterior[name].values for name in TRANSFER_VARIABLES}
     features = data["pair_features"].sel(feature=list(spec.transfer.features)).values
     targets, sources = data["pair_target"].values, data["pair_source"].values
-    direct = data["pair_direct"].values
-    residual = np.empty((*p["tau_intercept"].shape, len(direct)))
+    direct, pooled = data["pair_direct"].values, data["pair_pooled"].values
+    indirect = ~direct & ~pooled
+    residual = np.full((*p["tau_intercept"].shape, len(direct)), np.nan)
     residual[..., direct] = p["tau_residual"]
-    residual[..., ~direct] = p["tau_residual_scale"][..., None] * p["tau_residual_z"]
+    residual[..., indirect] = p["tau_residual_scale"][..., None] * p["tau_residual_z"]
     mean = p["tau_intercept"][..., None] + np.einsum(
         "cdf,pf->cdp", p["tau_coefficient"], features[targets, sources]
     )
-    # The pooled "other" source has no source effect (its is_other coefficient covers it).
-    named = np.array([s != "other" for s in data["source"].values.astype(str)], dtype=float)
-    source = p["tau_source_scale"][..., None] * p["tau_source_z"] * named
-    return mean + source[..., sources] + residual
+    source = p["tau_source_scale"][..., None] * p["tau_source_z"]
+    tau = mean + source[..., sources] + residual
+    tau[..., pooled] = p["tau_pooled"]
+    assert np.all(np.isfinite(tau))
+    return tau
 
 
 def test_transfer_matrix_of_a_fake_posterior(matrix_data, matrix_spec):
@@ -563,17 +581,53 @@ def test_transfer_matrix_of_a_fake_posterior(matrix_data, matrix_spec):
     for code in tau["target"].values:
         assert (tau.sel(target=code, source=code).values == 1.0).all()
     np.testing.assert_array_equal(tau["measured"].values, matrix_data["pair_index"].values >= 0)
+    # The pooled pairs are the tau_pooled draws themselves, in pooled_pair order.
+    pooled = matrix_data["pair_pooled"].values
+    assert pooled.any()
+    targets = matrix_data["pair_target"].values[pooled]
+    other = tau.sel(source=OTHER_SOURCE).values[:, :, targets]
+    np.testing.assert_array_equal(other, posterior["tau_pooled"].values)
+    # The pooled source has no source effect: moving its z changes no value of the matrix.
+    moved = posterior.copy(deep=True)
+    moved["tau_source_z"].values[..., list(tau["source"].values).index(OTHER_SOURCE)] = 5.0
+    moved_tau = transfer_matrix(fake_fit(matrix_spec, moved, matrix_data))
+    np.testing.assert_array_equal(moved_tau.values, tau.values)
 
 
-def test_transfer_matrix_gives_unmeasured_pairs_the_feature_model(small_multilingual_study):
-    # Guards: a pair no run trained on gets feature mean + source effect + a seeded residual.
+@pytest.fixture(scope="module")
+def partly_pooled_study(bundled_study, small_multilingual_study):
+    """The small multilingual study plus the Unimax runs, evaluated on en and fr only: the
+    pooled "other" source is a source, measured for en and fr, unmeasured for es, de, sw."""
+    runs = bundled_study.runs
+    unimax = set(runs.loc[runs["kind"] == "unimax", "run_id"])
+    evals = bundled_study.evals
+    unimax_evals = evals[evals["run_id"].isin(unimax) & evals["language"].isin(["en", "fr"])]
+    mixture = bundled_study.mixture
+    small = small_multilingual_study
+    return type(small).from_frames(
+        pd.concat([small.runs, runs[runs["run_id"].isin(unimax)]]),
+        pd.concat([small.mixture, mixture[mixture["run_id"].isin(unimax)]]),
+        pd.concat([small.evals, unimax_evals]),
+        bundled_study.languages,
+    )
+
+
+def test_transfer_matrix_gives_unmeasured_pairs_the_feature_model(partly_pooled_study):
+    # Guards: a named pair no run trained on gets feature mean + source effect + a seeded
+    # Student-t residual; the pooled source of a target that never trained on it gets a
+    # seeded draw of the pooled population, Normal(tau_pooled_mu, tau_pooled_sigma).
     spec = load_variant("atlas_matrix")
-    data = build_model_data(small_multilingual_study, spec)
+    data = build_model_data(partly_pooled_study, spec)
     measured = data["pair_index"].values >= 0
     languages, sources = list(data["language"].values), list(data["source"].values)
+    assert languages == ["en", "fr", "es", "de", "sw"] and OTHER_SOURCE in sources
+    other = sources.index(OTHER_SOURCE)
+    np.testing.assert_array_equal(measured[:, other], [True, True, False, False, False])
     off_diagonal = np.array([[t != s for s in sources] for t in languages])
     unmeasured = off_diagonal & ~measured
-    assert unmeasured.any() and measured.any()
+    unmeasured_named = unmeasured.copy()
+    unmeasured_named[:, other] = False
+    assert unmeasured_named.any() and measured.any()
     rng = np.random.default_rng(7)
     posterior = transfer_posterior(data, spec, rng, 2, 50, constant=False)
     fit = fake_fit(spec, posterior, data, seed=11)
@@ -583,16 +637,39 @@ def test_transfer_matrix_gives_unmeasured_pairs_the_feature_model(small_multilin
     mean = p["tau_intercept"][..., None, None] + np.einsum(
         "cdf,tsf->cdts", p["tau_coefficient"], features
     )
-    named = np.array([s != "other" for s in data["source"].values.astype(str)], dtype=float)
-    mean = mean + (p["tau_source_scale"][..., None] * p["tau_source_z"] * named)[:, :, None, :]
+    mean = mean + (p["tau_source_scale"][..., None] * p["tau_source_z"])[:, :, None, :]
     residual = (tau.values - mean) / p["tau_residual_scale"][..., None, None]
-    fresh = residual[:, :, unmeasured]
-    assert np.all(np.isfinite(fresh)) and fresh.std() > 0.5  # Student-t(3) residuals
+    fresh = residual[:, :, unmeasured_named]
+    assert np.all(np.isfinite(fresh)) and fresh.std() > 0.5  # Student-t(5) residuals
+    # The pooled column: the measured targets' tau_pooled, the others' population draws.
+    pooled_targets = data["pair_target"].values[data["pair_pooled"].values]
+    np.testing.assert_array_equal(pooled_targets, [0, 1])
+    np.testing.assert_array_equal(tau.values[:, :, pooled_targets, other], p["tau_pooled"])
+    z = (tau.values[:, :, 2:, other] - p["tau_pooled_mu"][..., None]) / p["tau_pooled_sigma"][
+        ..., None
+    ]
+    assert np.all(np.isfinite(z)) and np.abs(z).max() < 6.0  # near 0.3, not the named -0.05
+    assert abs(z.mean()) < 0.3 and 0.8 < z.std() < 1.2  # standard normal (300 draws)
+    assert np.corrcoef(z[..., 0].ravel(), z[..., 1].ravel())[0, 1] < 0.3  # fresh per target
     np.testing.assert_array_equal(transfer_matrix(fit).values, tau.values)  # the fit's seed
-    assert not np.array_equal(transfer_matrix(fit, seed=12).values, tau.values)
-    np.testing.assert_array_equal(
-        transfer_matrix(fit, seed=12).values[:, :, measured], tau.values[:, :, measured]
-    )
+    reseeded = transfer_matrix(fit, seed=12).values
+    assert not np.array_equal(reseeded, tau.values)
+    assert not np.array_equal(reseeded[:, :, 2:, other], tau.values[:, :, 2:, other])
+    np.testing.assert_array_equal(reseeded[:, :, measured], tau.values[:, :, measured])
+
+
+def test_transfer_matrix_without_a_pooled_source(small_multilingual_study):
+    # Guards: a study with no "other" source has no pooled pairs and every column named.
+    spec = load_variant("atlas_matrix")
+    data = build_model_data(small_multilingual_study, spec)
+    assert OTHER_SOURCE not in set(data["source"].values) and not data["pair_pooled"].any()
+    rng = np.random.default_rng(13)
+    posterior = transfer_posterior(data, spec, rng, 1, 4, constant=False)
+    assert posterior["tau_pooled"].shape == (1, 4, 0)
+    fit = fake_fit(spec, posterior, data)
+    tau = transfer_matrix(fit)
+    got = tau.values[:, :, data["pair_target"].values, data["pair_source"].values]
+    np.testing.assert_allclose(got, expected_pair_tau(data, spec, posterior), rtol=1e-12)
 
 
 def test_transfer_findings_refuse_other_laws(matrix_data):

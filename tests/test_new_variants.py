@@ -86,6 +86,13 @@ def test_new_spec_fields_are_parsed():
     assert matrix.transfer.features == tuple(PAIR_FEATURES)
     assert matrix.transfer.residual_nu == 5.0
     assert matrix.transfer.source_scale.support == "positive"
+    # The pooled "other" source has its own population: Normal(pooled_mean, pooled_scale).
+    assert matrix.transfer.pooled_mean.dist == "Normal"
+    assert matrix.transfer.pooled_mean.args == {"mu": 0.1, "sigma": 0.2}
+    assert matrix.transfer.pooled_scale.dist == "HalfNormal"
+    assert matrix.transfer.pooled_scale.support == "positive"
+    assert matrix.transfer.to_dict()["pooled_scale"] == {"dist": "HalfNormal", "sigma": 0.1}
+    assert "is_other" not in PAIR_FEATURES
 
 
 @pytest.mark.parametrize("name", NEW)
@@ -104,10 +111,24 @@ def test_new_variant_builds_a_model_with_finite_initial_logp(name, fit_data):
         assert (f"{pname}_z" in free) == noncentred, pname
     if name == "atlas_matrix":
         assert set(TRANSFER_VARIABLES) <= free
-        direct = fit_data[name]["pair_direct"].values
-        assert model.named_vars_to_dims["tau_residual"] == ("pair_direct",)
-        assert len(model.coords["pair_direct"]) == direct.sum()
-        assert len(model.coords["pair_indirect"]) == (~direct).sum()
+        data = fit_data[name]
+        direct, pooled = data["pair_direct"].values, data["pair_pooled"].values
+        assert pooled.any() and not (direct & pooled).any()
+        dims = model.named_vars_to_dims
+        assert dims["tau_residual"] == ("pair_direct",)
+        assert dims["tau_residual_z"] == ("pair_indirect",)
+        assert dims["tau_pooled"] == ("pooled_pair",)
+        assert "tau_pooled_mu" not in dims and "tau_pooled_sigma" not in dims  # scalars
+        # Every pair is in exactly one of direct (centred), indirect (non-centred), pooled.
+        np.testing.assert_array_equal(model.coords["pair_direct"], np.flatnonzero(direct))
+        np.testing.assert_array_equal(
+            model.coords["pair_indirect"], np.flatnonzero(~direct & ~pooled)
+        )
+        np.testing.assert_array_equal(model.coords["pooled_pair"], np.flatnonzero(pooled))
+        total = sum(len(model.coords[k]) for k in ("pair_direct", "pair_indirect", "pooled_pair"))
+        assert total == data.sizes["pair"]
+        # The pooled population's scale is a positive (log-transformed) variable.
+        assert model.rvs_to_transforms[model["tau_pooled_sigma"]] is not None
 
 
 def _fake_posterior(model, seed):
@@ -156,6 +177,16 @@ def _add_transfer(raw):
     raw["transfer"] = raw_variant("atlas_matrix")["transfer"]
 
 
+def _del(path):
+    def mutate(raw):
+        table = raw
+        for key in path[:-1]:
+            table = table[key]
+        del table[path[-1]]
+
+    return mutate
+
+
 def _set(path, value):
     def mutate(raw):
         table = raw
@@ -196,6 +227,24 @@ BAD_SPECS = [
         ["transfer.residual_scale.sigma", "> 0"],
     ),
     ("atlas_matrix", _set(["transfer", "shrinkage"], 1.0), ["transfer", "shrinkage"]),
+    ("atlas_matrix", _del(["transfer", "pooled_mean"]), ["transfer", "needs", "pooled_mean"]),
+    ("atlas_matrix", _del(["transfer", "pooled_scale"]), ["transfer", "needs", "pooled_scale"]),
+    (
+        "atlas_matrix",
+        _set(["transfer", "pooled_scale"], {"dist": "HalfNormal", "sigma": 0.0}),
+        ["transfer.pooled_scale.sigma", "> 0"],
+    ),
+    (
+        "atlas_matrix",
+        _set(["transfer", "pooled_mean"], {"dist": "Normal", "mu": 0.1, "sigma": -0.2}),
+        ["transfer.pooled_mean.sigma", "> 0"],
+    ),
+    pytest.param(
+        "atlas_matrix",
+        _set(["transfer", "pooled_scale"], {"dist": "Normal", "mu": 0.0, "sigma": 0.1}),
+        ["transfer.pooled_scale", "positive"],
+        id="pooled_scale-not-positive",
+    ),
     (
         "curse",
         _set(["parameters", "phi", "sigma"], {"dist": "Normal", "mu": 0.0, "sigma": 0.1}),
@@ -322,9 +371,9 @@ def test_atlas_matrix_pairs_are_consistent(fit_data):
     assert data["pair_index"].dims == ("language", "source")
     assert data["pair_features"].dims == ("language", "source", "feature")
     assert list(data["feature"].values) == list(PAIR_FEATURES)
-    for key in ("pair_target", "pair_source", "pair_direct"):
+    for key in ("pair_target", "pair_source", "pair_direct", "pair_pooled"):
         assert data[key].dims == ("pair",) and data[key].shape == (n_pair,)
-    assert data["pair_direct"].dtype == bool
+    assert data["pair_direct"].dtype == bool and data["pair_pooled"].dtype == bool
     index = data["pair_index"].values
     targets, sources = data["pair_target"].values, data["pair_source"].values
     np.testing.assert_array_equal(index[targets, sources], np.arange(n_pair))
@@ -343,10 +392,18 @@ def test_atlas_matrix_pairs_are_consistent(fit_data):
         others = others[others != data["target_source"].values[obs]]
         seen[data["target"].values[obs], others] = True
     np.testing.assert_array_equal(index >= 0, seen)
+    # The pooled pairs are exactly those of the pooled "other" source, one per target that
+    # trained on it (every target of the bundled study: the Unimax runs evaluate them all).
+    pooled = data["pair_pooled"].values
+    np.testing.assert_array_equal(pooled, source_codes[sources] == OTHER_SOURCE)
+    other = list(source_codes).index(OTHER_SOURCE)
+    np.testing.assert_array_equal(np.flatnonzero(pooled), np.sort(index[:, other]))
+    assert pooled.sum() == n_lang
 
 
 def test_atlas_matrix_pair_features(fit_data):
-    # Guards: script/family/other features come from the languages table as documented.
+    # Guards: script/family/size features come from the languages table as documented; the
+    # pooled "other" source has none (its transfer is its own population, not the features).
     data = fit_data["atlas_matrix"]
     features = data["pair_features"]
 
@@ -358,10 +415,11 @@ def test_atlas_matrix_pair_features(fit_data):
     assert feature("en", "de", "same_family") == 1.0
     assert feature("en", "fr", "same_family") == 0.0
     assert feature("ru", "uk", "same_family") == 1.0
-    assert feature("en", OTHER_SOURCE, "is_other") == 1.0
-    assert feature("en", OTHER_SOURCE, "same_script") == 0.0
-    assert feature("en", OTHER_SOURCE, "source_log_unique") == 0.0
-    assert feature("en", "fr", "is_other") == 0.0
+    assert list(data["feature"].values) == [
+        "same_script", "same_family", "source_log_unique", "target_log_unique",
+    ]  # fmt: skip
+    for name in ("same_script", "same_family", "source_log_unique"):
+        assert (features.sel(source=OTHER_SOURCE, feature=name).values == 0.0).all(), name
     # Standardised sizes: en has the most unique tokens of the targets.
     target_size = features.sel(source="fr", feature="target_log_unique").values
     assert np.argmax(target_size) == list(data["language"].values).index("en")
@@ -369,18 +427,20 @@ def test_atlas_matrix_pair_features(fit_data):
 
 
 def test_atlas_matrix_direct_pairs_are_the_large_shares(bundled_study, fit_data, trained):
-    # Guards: pair_direct marks exactly the pairs whose source is >= 25 % of some run of the
-    # target: the bilingual pairs, and the pooled "other" source of the Unimax runs.
+    # Guards: pair_direct marks exactly the named pairs whose source is >= 25 % of some run of
+    # the target (the bilingual pairs); the pooled "other" source of the Unimax runs is as
+    # large a share but is never direct (it has its own population, tau_pooled).
     data = fit_data["atlas_matrix"]
     mixture = bundled_study.mixture
     shares = mixture.assign(
         share=mixture["tokens"] / mixture.groupby("run_id")["tokens"].transform("sum")
     )
     large = shares[shares["share"] >= 0.25].groupby("run_id")["language"].apply(set).to_dict()
-    expected = set()
+    large_shares = set()
     for run_id, target in zip(data["run_id"].values, data["eval_language"].values, strict=True):
         for source in large.get(run_id, set()) - {str(target)}:
-            expected.add((str(target), source))
+            large_shares.add((str(target), source))
+    expected = {(t, s) for t, s in large_shares if s != OTHER_SOURCE}
     languages, sources = data["language"].values, data["source"].values
     direct = data["pair_direct"].values
     pairs = list(
@@ -397,10 +457,16 @@ def test_atlas_matrix_direct_pairs_are_the_large_shares(bundled_study, fit_data,
     assert {a, b} <= set(languages)
     for t, s in ((a, b), (b, a)):
         assert direct[int(index.sel(language=t, source=s))]
-    # The pooled source of the Unimax runs is direct; a small share of them is not.
-    not_direct = [p for p, d in zip(pairs, direct, strict=True) if not d]
-    assert ("en", OTHER_SOURCE) in got
-    assert not_direct
+    # The pooled source of the Unimax runs is a large share, yet pooled and not direct; a
+    # small share of them is neither.
+    pooled = data["pair_pooled"].values
+    assert ("en", OTHER_SOURCE) in large_shares and ("en", OTHER_SOURCE) not in got
+    assert pooled[int(index.sel(language="en", source=OTHER_SOURCE))]
+    assert not (direct & pooled).any()
+    assert {p for p, q in zip(pairs, pooled, strict=True) if q} == {
+        (str(t), OTHER_SOURCE) for t in languages
+    }
+    assert (~direct & ~pooled).any()
 
 
 # ----------------------------------------------------------------------------- 4. the mean

@@ -98,7 +98,8 @@ def add_transfer_pairs(data: xr.Dataset, study: Study) -> xr.Dataset:
     rows, cols = np.nonzero(present)
     seen[target[rows], cols] = True
     # A pair is measured directly when the source makes up a large share of some run that
-    # evaluates the target (a bilingual run: a half; a Unimax run's pooled "other" tokens).
+    # evaluates the target (a bilingual run: a half). The pooled source is excluded below: it
+    # has its own population.
     share = tokens[rows, cols] / tokens.sum(axis=1)[rows]
     strong = share >= DIRECT_SHARE
     direct[target[rows[strong]], cols[strong]] = True

@@ -7,8 +7,8 @@ residual the sampler sees; :func:`transfer_matrix` gives every other pair its po
 the feature model, with a fresh residual per draw.
 
 The residuals are parameterised for the sampler by how well the data pin them down: a pair
-whose source is a large share of some run of the target (a bilingual run, or a Unimax run's
-pooled "other" tokens; ``pair_direct``) is sampled centred (``tau_residual``, the residual
+whose source is a large share of some run of the target (a bilingual run; ``pair_direct``) is
+sampled centred (``tau_residual``, the residual
 itself), every other pair non-centred (``tau_residual_z``, residual / scale), which avoids
 the funnel between the scale and residuals the data barely inform.
 """
@@ -160,8 +160,9 @@ def transfer_matrix(fit: Any, seed: int | None = None) -> xr.DataArray:
     """Posterior of ``tau[target, source]`` for every pair of the fit's axes.
 
     Pairs some observation trained on take their sampled value; the others take the feature
-    model's prediction plus a fresh Student-t residual per draw (their posterior is the
-    population's, so their intervals are honestly wide). The diagonal is 1 (a language's own
+    model's prediction plus a fresh Student-t residual per draw, and the pooled source a fresh
+    draw from its own population (their posterior is the population's, so their intervals are
+    honestly wide). The diagonal is 1 (a language's own
     tokens).
 
     Parameters

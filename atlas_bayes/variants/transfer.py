@@ -86,7 +86,7 @@ class TransferSpec:
         priors = {
             k: PriorSpec.parse(raw[k], f"{where}.{k}") for k in keys - {"features", "residual_nu"}
         }
-        for key in ("source_scale", "residual_scale"):
+        for key in ("source_scale", "residual_scale", "pooled_scale"):
             if priors[key].support != "positive":
                 raise SpecError(
                     f"{where}.{key}: a scale needs a positive prior, got {priors[key].dist}"
