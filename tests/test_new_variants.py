@@ -110,14 +110,16 @@ def test_new_variant_builds_a_model_with_finite_initial_logp(name, fit_data):
         noncentred = (pspec.parameterization or spec.parameterization) == "noncentred"
         assert (f"{pname}_z" in free) == noncentred, pname
     if name == "atlas_matrix":
-        assert set(TRANSFER_VARIABLES) <= free
+        # tau_pooled is non-centred: a Deterministic of the free tau_pooled_z.
+        assert set(TRANSFER_VARIABLES) - {"tau_pooled"} | {"tau_pooled_z"} <= free
+        assert "tau_pooled" in model.named_vars and "tau_pooled" not in free
         data = fit_data[name]
         direct, pooled = data["pair_direct"].values, data["pair_pooled"].values
         assert pooled.any() and not (direct & pooled).any()
         dims = model.named_vars_to_dims
         assert dims["tau_residual"] == ("pair_direct",)
         assert dims["tau_residual_z"] == ("pair_indirect",)
-        assert dims["tau_pooled"] == ("pooled_pair",)
+        assert dims["tau_pooled"] == dims["tau_pooled_z"] == ("pooled_pair",)
         assert "tau_pooled_mu" not in dims and "tau_pooled_sigma" not in dims  # scalars
         # Every pair is in exactly one of direct (centred), indirect (non-centred), pooled.
         np.testing.assert_array_equal(model.coords["pair_direct"], np.flatnonzero(direct))
