@@ -1,7 +1,10 @@
 """Shared fixtures: small studies cut from the bundled simulated study, and small fits."""
 
+import numpy as np
 import pandas as pd
+import pytensor
 import pytest
+import xarray as xr
 
 from atlas_bayes.resources import bundled_study_path
 from atlas_bayes.study import Study, load_study
@@ -44,3 +47,30 @@ def small_multilingual_study(bundled_study) -> Study:
 
 def frames_equal(a: pd.DataFrame, b: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
+
+
+def jittered_posterior(model, seed):
+    """A one-draw 'posterior' from a jittered initial point: free RVs and Deterministics.
+
+    Returns the posterior Dataset and the model's mean log-loss at that point, so a test can
+    check that the numpy prediction path computes the same law as the PyMC model.
+    """
+    rng = np.random.default_rng(seed)
+    point = model.initial_point()
+    point = {k: v + rng.normal(0, 0.05, np.shape(v)) for k, v in point.items()}
+    mean_var = model["log_loss"].owner.inputs[3]  # StudentT(rng, size, nu, mu, sigma): mu
+    outputs = model.replace_rvs_by_values([mean_var, *model.deterministics])
+    compute = pytensor.function(model.value_vars, outputs, on_unused_input="ignore")
+    values = compute(*[point[v.name] for v in model.value_vars])
+    posterior = {}
+    for rv in model.free_RVs:
+        value = point[model.rvs_to_values[rv].name]
+        transform = model.rvs_to_transforms.get(rv)
+        if transform is not None:
+            value = transform.backward(value).eval()
+        posterior[rv.name] = value
+    for det, value in zip(model.deterministics, values[1:], strict=True):
+        posterior[det.name] = value
+    dims = {name: ("chain", "draw", *model.named_vars_to_dims.get(name, ())) for name in posterior}
+    dataset = xr.Dataset({k: (dims[k], np.asarray(v)[None, None]) for k, v in posterior.items()})
+    return dataset, values[0]

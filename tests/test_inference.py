@@ -6,6 +6,7 @@ import numpy as np
 import pytensor
 import pytest
 import xarray as xr
+from conftest import jittered_posterior
 
 from atlas_bayes.cli import main
 from atlas_bayes.inference import (
@@ -54,32 +55,8 @@ def test_law_written_once_model_and_numpy_agree(variant, small_multilingual_stud
     spec = load_variant(variant)
     data = build_model_data(small_multilingual_study, spec)
     model = build_model(data, spec)
-    point = model.initial_point()
-    rng = np.random.default_rng(0)
-    point = {k: v + rng.normal(0, 0.05, np.shape(v)) for k, v in point.items()}
-    mean_var = model["log_loss"].owner.inputs[3]  # StudentT(rng, size, nu, mu, sigma): mu
-    # Random variables must be replaced by their value variables, or they would be sampled.
-    outputs = model.replace_rvs_by_values([mean_var, *model.deterministics])
-    compute = pytensor.function(model.value_vars, outputs, on_unused_input="ignore")
-    values = compute(*[point[v.name] for v in model.value_vars])
-    model_mean = values[0]
-    posterior = {}
-    for rv in model.free_RVs:
-        value = point[model.rvs_to_values[rv].name]
-        transform = model.rvs_to_transforms.get(rv)
-        if transform is not None:
-            value = transform.backward(value).eval()
-        posterior[rv.name] = value
-    for det, value in zip(model.deterministics, values[1:], strict=True):
-        posterior[det.name] = value
-    dims = {name: ("chain", "draw", *model.named_vars_to_dims.get(name, ())) for name in posterior}
-    tree = xr.DataTree.from_dict(
-        {
-            "posterior": xr.Dataset(
-                {k: (dims[k], np.asarray(v)[None, None]) for k, v in posterior.items()}
-            )
-        }
-    )
+    posterior, model_mean = jittered_posterior(model, seed=0)
+    tree = xr.DataTree.from_dict({"posterior": posterior})
     fake = Fit(tree=tree, spec=spec, diagnostics=None)
     numpy_mean = mean_log_loss(fake, data).values[0, 0]
     np.testing.assert_allclose(numpy_mean, model_mean, rtol=1e-10, atol=1e-12)

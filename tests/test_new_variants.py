@@ -6,9 +6,8 @@ import tomllib
 from types import SimpleNamespace
 
 import numpy as np
-import pytensor
 import pytest
-import xarray as xr
+from conftest import jittered_posterior
 
 from atlas_bayes import laws
 from atlas_bayes.inference.predict import mean_log_loss
@@ -133,36 +132,13 @@ def test_new_variant_builds_a_model_with_finite_initial_logp(name, fit_data):
         assert model.rvs_to_transforms[model["tau_pooled_sigma"]] is not None
 
 
-def _fake_posterior(model, seed):
-    """A one-draw 'posterior' from a jittered initial point: free RVs and Deterministics."""
-    rng = np.random.default_rng(seed)
-    point = model.initial_point()
-    point = {k: v + rng.normal(0, 0.05, np.shape(v)) for k, v in point.items()}
-    mean_var = model["log_loss"].owner.inputs[3]  # StudentT(rng, size, nu, mu, sigma): mu
-    outputs = model.replace_rvs_by_values([mean_var, *model.deterministics])
-    compute = pytensor.function(model.value_vars, outputs, on_unused_input="ignore")
-    values = compute(*[point[v.name] for v in model.value_vars])
-    posterior = {}
-    for rv in model.free_RVs:
-        value = point[model.rvs_to_values[rv].name]
-        transform = model.rvs_to_transforms.get(rv)
-        if transform is not None:
-            value = transform.backward(value).eval()
-        posterior[rv.name] = value
-    for det, value in zip(model.deterministics, values[1:], strict=True):
-        posterior[det.name] = value
-    dims = {name: ("chain", "draw", *model.named_vars_to_dims.get(name, ())) for name in posterior}
-    dataset = xr.Dataset({k: (dims[k], np.asarray(v)[None, None]) for k, v in posterior.items()})
-    return dataset, values[0]
-
-
 @pytest.mark.parametrize("name", NEW)
 def test_new_law_written_once_model_and_numpy_agree(name, fit_data):
     # Guards: the PyTensor likelihood mean and the numpy prediction path are the same law.
     spec = load_variant(name)
     data = fit_data[name]
     model = build_model(data, spec)
-    posterior, model_mean = _fake_posterior(model, seed=NEW.index(name))
+    posterior, model_mean = jittered_posterior(model, seed=NEW.index(name))
     fake = SimpleNamespace(spec=spec, posterior=posterior, data=data, meta={"seed": 0})
     numpy_mean = mean_log_loss(fake, data).values[0, 0]
     np.testing.assert_allclose(numpy_mean, model_mean, rtol=1e-10, atol=1e-12)
