@@ -11,11 +11,12 @@ Run: .venv/bin/python benchmarks/crossover_forms.py [--draws 1000] [--tune 500] 
 import argparse
 import json
 import time
+from pathlib import Path
 
 import arviz as az
 
 from atlas_bayes.findings.recovery import crossover_recovery
-from atlas_bayes.inference import SamplerSettings, fit_variant
+from atlas_bayes.inference import SamplerSettings, fit_variant, save_fit
 from atlas_bayes.resources import bundled_study_path
 from atlas_bayes.study import load_study
 from atlas_bayes.variants import load_variant
@@ -30,6 +31,7 @@ def main() -> None:
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None)
+    parser.add_argument("--fit-dir", default=None, help="save each fit as DIR/<variant>.nc")
     args = parser.parse_args()
     study = load_study(bundled_study_path())
     settings = SamplerSettings(chains=args.chains, draws=args.draws, tune=args.tune, seed=args.seed)
@@ -38,6 +40,8 @@ def main() -> None:
         start = time.perf_counter()
         fit = fit_variant(study, load_variant(name), settings)
         seconds = time.perf_counter() - start
+        if args.fit_dir:
+            save_fit(fit, Path(args.fit_dir) / f"{name}.nc", overwrite=True)
         recovery = crossover_recovery(fit, bundled_study_path() / "truth.json")
         d = fit.diagnostics
         fits[name] = fit.tree

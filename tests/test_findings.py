@@ -507,7 +507,7 @@ def transfer_posterior(data, spec, rng, chains, n_draws, constant, pooled_mu=0.3
         "tau_source_scale": (),
         "tau_source_z": (data.sizes["source"],),
         "tau_residual_scale": (),
-        "tau_residual": (int(direct.sum()),),
+        "tau_direct": (int(direct.sum()),),
         "tau_residual_z": (int((~direct & ~pooled).sum()),),
         "tau_pooled_mu": (),
         "tau_pooled_sigma": (),
@@ -516,12 +516,12 @@ def transfer_posterior(data, spec, rng, chains, n_draws, constant, pooled_mu=0.3
     dims = {
         "tau_coefficient": ("transfer_feature",),
         "tau_source_z": ("source",),
-        "tau_residual": ("pair_direct",),
+        "tau_direct": ("pair_direct",),
         "tau_residual_z": ("pair_indirect",),
         "tau_pooled": ("pooled_pair",),
     }
     scale = {"tau_intercept": 0.1, "tau_coefficient": 0.1, "tau_source_z": 1.0,
-             "tau_residual": 0.1, "tau_residual_z": 1.0}  # fmt: skip
+             "tau_direct": 0.1, "tau_residual_z": 1.0}  # fmt: skip
     data_vars = {}
     for name in TRANSFER_VARIABLES:
         if name in ("tau_source_scale", "tau_residual_scale"):
@@ -554,14 +554,16 @@ def expected_pair_tau(data, spec, posterior):
     targets, sources = data["pair_target"].values, data["pair_source"].values
     direct, pooled = data["pair_direct"].values, data["pair_pooled"].values
     indirect = ~direct & ~pooled
-    residual = np.full((*p["tau_intercept"].shape, len(direct)), np.nan)
-    residual[..., direct] = p["tau_residual"]
-    residual[..., indirect] = p["tau_residual_scale"][..., None] * p["tau_residual_z"]
     mean = p["tau_intercept"][..., None] + np.einsum(
         "cdf,pf->cdp", p["tau_coefficient"], features[targets, sources]
     )
     source = p["tau_source_scale"][..., None] * p["tau_source_z"]
-    tau = mean + source[..., sources] + residual
+    tau = np.full((*p["tau_intercept"].shape, len(direct)), np.nan)
+    # Direct pairs are sampled as tau itself; the others as prior mean + scaled residual.
+    tau[..., direct] = p["tau_direct"]
+    tau[..., indirect] = (mean + source[..., sources])[..., indirect] + p["tau_residual_scale"][
+        ..., None
+    ] * p["tau_residual_z"]
     tau[..., pooled] = p["tau_pooled"]
     assert np.all(np.isfinite(tau))
     return tau

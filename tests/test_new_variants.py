@@ -94,6 +94,22 @@ def test_new_spec_fields_are_parsed():
     assert "is_other" not in PAIR_FEATURES
 
 
+def test_mixture_sweep_variant_is_atlas_matrix_without_features(bundled_study):
+    # Guards: atlas_matrix_mixtures (RegMix-style sweeps) is the matrix law with its own
+    # priors, no pair features, prior-draw chain starts, and a model that builds and starts
+    # finite (an empty feature axis must not break the feature mean).
+    spec = load_variant("atlas_matrix_mixtures")
+    assert spec.law == "atlas_matrix" and spec.name == "atlas_matrix_mixtures"
+    assert spec.transfer.features == ()
+    assert spec.initialization == "prior" and not spec.anchor_log_e
+    assert spec.parameters["log_E"].pooling == "shared"
+    assert VariantSpec.from_dict(spec.to_dict()) == spec
+    model = build_model(build_model_data(bundled_study, spec), spec)
+    assert model.named_vars_to_dims["tau_coefficient"] == ("transfer_feature",)
+    assert len(model.coords["transfer_feature"]) == 0
+    assert np.isfinite(model.compile_logp()(model.initial_point()))
+
+
 @pytest.mark.parametrize("name", NEW)
 def test_new_variant_builds_a_model_with_finite_initial_logp(name, fit_data):
     # Guards: the PyMC model of each new law compiles on the bundled study and starts finite.
@@ -116,7 +132,7 @@ def test_new_variant_builds_a_model_with_finite_initial_logp(name, fit_data):
         direct, pooled = data["pair_direct"].values, data["pair_pooled"].values
         assert pooled.any() and not (direct & pooled).any()
         dims = model.named_vars_to_dims
-        assert dims["tau_residual"] == ("pair_direct",)
+        assert dims["tau_direct"] == ("pair_direct",)
         assert dims["tau_residual_z"] == ("pair_indirect",)
         assert dims["tau_pooled"] == dims["tau_pooled_z"] == ("pooled_pair",)
         assert "tau_pooled_mu" not in dims and "tau_pooled_sigma" not in dims  # scalars

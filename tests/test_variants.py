@@ -362,6 +362,22 @@ BAD_SPECS = [
         "expected true or false",
     ),
     case(
+        "unknown_initialization",
+        A,
+        "anchor_log_E = false",
+        'anchor_log_E = false\ninitialization = "zeros"',
+        "model.initialization",
+        "expected one of jitter, prior",
+    ),
+    case(
+        "prior_initialization_with_anchored_E",
+        C,
+        "anchor_log_E = true",
+        'anchor_log_E = true\ninitialization = "prior"',
+        "model.initialization",
+        "cannot be combined with anchor_log_E",
+    ),
+    case(
         "unknown_model_key",
         A,
         "top_sources = 3",

@@ -168,6 +168,7 @@ def fit_variant(
         progress=progress,
         mass_matrix=spec.mass_matrix,
         target_accept=spec.target_accept,
+        initialization=spec.initialization,
     )
     return assemble_fit(tree, model, data, spec, settings, study, started)
 
@@ -196,6 +197,7 @@ def assemble_fit(
         "tune": settings.tune,
         "target_accept": settings.target_accept or spec.target_accept,
         "mass_matrix": settings.mass_matrix or spec.mass_matrix,
+        "initialization": spec.initialization,
         "study_hash": study.content_hash()
         if study is not None
         else data.attrs.get("study_hash", ""),

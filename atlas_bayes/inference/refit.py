@@ -37,7 +37,7 @@ class CompiledVariant:
         self.spec = spec
         self.template = template
         self.model = build_model(template, spec)
-        self.compiled = compile_nutpie(self.model)
+        self.compiled = compile_nutpie(self.model, spec.initialization)
         self._shared = {var.name for var in self.compiled.shared_var_keys}
 
     def _check_axes(self, data: xr.Dataset) -> None:
@@ -90,6 +90,7 @@ class CompiledVariant:
             compiled=compiled,
             mass_matrix=self.spec.mass_matrix,
             target_accept=self.spec.target_accept,
+            initialization=self.spec.initialization,
         )
         with self.model:
             pm.set_data(arrays, coords=data_coords(arrays, data))

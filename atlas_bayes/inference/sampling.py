@@ -5,6 +5,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pymc as pm
 import xarray as xr
 
@@ -81,11 +82,34 @@ class SamplerSettings:
         return self.cores or max(1, min(self.chains, os.cpu_count() or 1))
 
 
-def compile_nutpie(model: pm.Model) -> Any:
-    """Compile ``model`` for nutpie once; swap data later with ``compiled.with_data``."""
+def compile_nutpie(model: pm.Model, initialization: str = "jitter") -> Any:
+    """Compile ``model`` for nutpie once; swap data later with ``compiled.with_data``.
+
+    ``initialization`` is where chains start: ``jitter`` (the prior's mean plus U(-1, 1) in
+    the unconstrained space, PyMC's default) or ``prior`` (a prior draw per chain, so each
+    parameter starts on its own scale; a jitter of 1 on an exponent of scale 0.1 can start a
+    chain in a far mode).
+    """
     import nutpie
 
+    if initialization == "prior":
+        return nutpie.compile_pymc_model(
+            model,
+            var_names=free_variable_names(model),
+            default_initialization_strategy="prior",
+            jitter_rvs=set(),
+        )
     return nutpie.compile_pymc_model(model, var_names=free_variable_names(model))
+
+
+def _prior_initvals(model: pm.Model, chains: int, seed: int) -> list[dict[str, np.ndarray]]:
+    """One prior draw of every free variable per chain (PyMC's and NumPyro's samplers)."""
+    names = [rv.name for rv in model.free_RVs]
+    prior = pm.sample_prior_predictive(draws=chains, var_names=names, model=model, random_seed=seed)
+    group = prior["prior"]
+    return [
+        {name: group[name].isel(chain=0, draw=i).values for name in names} for i in range(chains)
+    ]
 
 
 def run_sampler(
@@ -95,6 +119,7 @@ def run_sampler(
     compiled: Any = None,
     mass_matrix: str = "diag",
     target_accept: float = 0.8,
+    initialization: str = "jitter",
 ) -> xr.DataTree:
     """Draw from the posterior of ``model``; only free variables are stored.
 
@@ -111,6 +136,8 @@ def run_sampler(
     mass_matrix, target_accept
         The variant's mass-matrix adaptation and acceptance target, used unless ``settings``
         sets its own.
+    initialization
+        The variant's chain starts, ``jitter`` or ``prior`` (see :func:`compile_nutpie`).
 
     Returns
     -------
@@ -120,7 +147,7 @@ def run_sampler(
     if settings.sampler == "nutpie":
         import nutpie
 
-        compiled = compiled if compiled is not None else compile_nutpie(model)
+        compiled = compiled if compiled is not None else compile_nutpie(model, initialization)
         tree = nutpie.sample(
             compiled,
             draws=settings.draws,
@@ -145,6 +172,11 @@ def run_sampler(
             var_names=free_variable_names(model),
             progressbar=progress,
             compute_convergence_checks=False,
+            initvals=(
+                _prior_initvals(model, settings.chains, settings.seed)
+                if initialization == "prior"
+                else None
+            ),
             model=model,
         )
     return xr.DataTree.from_dict(

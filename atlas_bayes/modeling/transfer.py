@@ -6,11 +6,14 @@
 residual the sampler sees; :func:`transfer_matrix` gives every other pair its posterior from
 the feature model, with a fresh residual per draw.
 
-The residuals are parameterised for the sampler by how well the data pin them down: a pair
-whose source is a large share of some run of the target (a bilingual run; ``pair_direct``) is
-sampled centred (``tau_residual``, the residual
-itself), every other pair non-centred (``tau_residual_z``, residual / scale), which avoids
-the funnel between the scale and residuals the data barely inform.
+The pairs are parameterised for the sampler by how well the data pin them down. A pair whose
+source is a large share of some run of the target (a bilingual run; ``pair_direct``) is
+sampled centred: ``tau_direct`` is its transfer itself, with the Student-t prior centred on
+the pair's prior mean. Sampling its residual instead left every residual of a source moving
+against that source's effect and the intercept (posterior correlations up to 0.95 on RegMix;
+min ESS 117 for ``tau_source_scale`` on the bundled study). Every other pair is non-centred
+(``tau_residual_z``, residual / scale), which avoids the funnel between the scale and the
+residuals the data barely inform.
 """
 
 from typing import Any
@@ -25,7 +28,7 @@ from atlas_bayes.variants.transfer import OTHER_SOURCE
 #: Free variables of the transfer model, in the order they are created.
 TRANSFER_VARIABLES = (
     "tau_intercept", "tau_coefficient", "tau_source_scale", "tau_source_z",
-    "tau_residual_scale", "tau_residual", "tau_residual_z", "tau_pooled_mu", "tau_pooled_sigma",
+    "tau_residual_scale", "tau_direct", "tau_residual_z", "tau_pooled_mu", "tau_pooled_sigma",
     "tau_pooled",
 )  # fmt: skip
 
@@ -34,23 +37,6 @@ def feature_positions(spec: VariantSpec, data: xr.Dataset) -> np.ndarray:
     """Positions of the variant's features on the fit data's ``feature`` axis."""
     names = [str(f) for f in data["feature"].values]
     return np.array([names.index(f) for f in spec.transfer.features], dtype=np.int64)
-
-
-def pair_residuals(values: dict[str, Any], direct: np.ndarray, pooled: np.ndarray) -> Any:
-    """Residuals of all free pairs, ``(..., pair)``: centred, non-centred, 0 for pooled pairs."""
-    direct_index = np.flatnonzero(direct & ~pooled)
-    other_index = np.flatnonzero(~direct & ~pooled)
-    scaled = values["tau_residual_scale"][..., None] * values["tau_residual_z"]
-    xp = array_namespace(scaled, values["tau_residual"])
-    if xp is np:
-        lead = np.broadcast_shapes(scaled.shape[:-1], values["tau_residual"].shape[:-1])
-        out = np.zeros((*lead, len(direct)))
-        out[..., direct_index] = values["tau_residual"]
-        out[..., other_index] = scaled
-        return out
-    out = xp.zeros((len(direct),))
-    out = xp.set_subtensor(out[direct_index], values["tau_residual"])
-    return xp.set_subtensor(out[other_index], scaled)
 
 
 def named_sources(data: xr.Dataset) -> np.ndarray:
@@ -65,25 +51,14 @@ def named_sources(data: xr.Dataset) -> np.ndarray:
     return np.array([s != OTHER_SOURCE for s in data["source"].values.astype(str)], dtype=float)
 
 
-def with_pooled(tau: Any, values: dict[str, Any], pooled: np.ndarray) -> Any:
-    """``tau`` of the pairs with the pooled source's own values put in (numpy or PyTensor)."""
-    index = np.flatnonzero(pooled)
-    xp = array_namespace(tau)
-    if xp is np:
-        tau = np.array(tau)
-        tau[..., index] = values["tau_pooled"]
-        return tau
-    return xp.set_subtensor(tau[index], values["tau_pooled"])
-
-
-def pair_transfer(values: dict[str, Any], features: Any, pair_source: Any) -> Any:
-    """``tau`` of the free pairs from the transfer variables (numpy or PyTensor).
+def pair_prior_mean(values: dict[str, Any], features: Any, pair_source: Any) -> Any:
+    """Prior mean of each free pair's ``tau``: intercept, features and source effect.
 
     Parameters
     ----------
     values
-        The :data:`TRANSFER_VARIABLES` with the residuals already assembled in
-        ``residual`` (see :func:`pair_residuals`); numpy draws carry leading ``(chain, draw)``.
+        The :data:`TRANSFER_VARIABLES` and ``named`` (see :func:`named_sources`); numpy draws
+        carry leading ``(chain, draw)``.
     features
         ``(pair, feature)``: the variant's features of each free pair.
     pair_source
@@ -95,12 +70,37 @@ def pair_transfer(values: dict[str, Any], features: Any, pair_source: Any) -> An
         ``(..., pair)``.
     """
     source = values["tau_source_scale"][..., None] * values["tau_source_z"] * values["named"]
-    residual = values["residual"]
     coefficient = values["tau_coefficient"][..., None, :]
     intercept = values["tau_intercept"][..., None]
     xp = array_namespace(coefficient)
-    mean = intercept + xp.sum(coefficient * features, axis=-1)
-    return mean + source[..., pair_source] + residual
+    return intercept + xp.sum(coefficient * features, axis=-1) + source[..., pair_source]
+
+
+def pair_transfer(
+    values: dict[str, Any], prior_mean: Any, direct: np.ndarray, pooled: np.ndarray
+) -> Any:
+    """``tau`` of the free pairs (numpy or PyTensor), ``(..., pair)``.
+
+    Direct pairs take ``tau_direct``; the other named pairs their prior mean plus the scaled
+    non-centred residual; the pooled source its own population (``tau_pooled``).
+    """
+    direct_index = np.flatnonzero(direct & ~pooled)
+    other_index = np.flatnonzero(~direct & ~pooled)
+    pooled_index = np.flatnonzero(pooled)
+    other = (
+        prior_mean[..., other_index]
+        + values["tau_residual_scale"][..., None] * values["tau_residual_z"]
+    )
+    xp = array_namespace(prior_mean)
+    if xp is np:
+        tau = np.array(prior_mean, dtype=float)
+        tau[..., direct_index] = values["tau_direct"]
+        tau[..., other_index] = other
+        tau[..., pooled_index] = values["tau_pooled"]
+        return tau
+    tau = xp.set_subtensor(prior_mean[direct_index], values["tau_direct"])
+    tau = xp.set_subtensor(tau[other_index], other)
+    return xp.set_subtensor(tau[pooled_index], values["tau_pooled"])
 
 
 def create_transfer(spec: VariantSpec, data: xr.Dataset) -> Any:
@@ -118,13 +118,6 @@ def create_transfer(spec: VariantSpec, data: xr.Dataset) -> Any:
         "tau_source_z": pm.Normal("tau_source_z", 0.0, 1.0, dims="source"),
         "tau_residual_scale": prior.residual_scale.create("tau_residual_scale"),
     }
-    values["tau_residual"] = pm.StudentT(
-        "tau_residual",
-        nu=prior.residual_nu,
-        mu=0.0,
-        sigma=values["tau_residual_scale"],
-        dims="pair_direct",
-    )
     values["tau_residual_z"] = pm.StudentT(
         "tau_residual_z", nu=prior.residual_nu, mu=0.0, sigma=1.0, dims="pair_indirect"
     )
@@ -141,24 +134,29 @@ def create_transfer(spec: VariantSpec, data: xr.Dataset) -> Any:
         dims="pooled_pair",
     )
     values = {k: pt.as_tensor_variable(v) for k, v in values.items()}
-    pooled = data["pair_pooled"].values
-    values["residual"] = pair_residuals(values, data["pair_direct"].values, pooled)
     values["named"] = named_sources(data)
-    tau = pair_transfer(values, pair_features, data["pair_source"].values)
-    return with_pooled(tau, values, pooled)
+    pair_source = data["pair_source"].values
+    prior_mean = pair_prior_mean(values, pair_features, pair_source)
+    direct, pooled = data["pair_direct"].values, data["pair_pooled"].values
+    values["tau_direct"] = pm.StudentT(
+        "tau_direct",
+        nu=prior.residual_nu,
+        mu=prior_mean[np.flatnonzero(direct & ~pooled)],
+        sigma=values["tau_residual_scale"],
+        dims="pair_direct",
+    )
+    return pair_transfer(values, prior_mean, direct, pooled)
 
 
 def posterior_pair_transfer(fit: Any) -> np.ndarray:
     """Posterior draws of ``tau`` of the fit's free pairs, ``(chain, draw, pair)``."""
     data = fit.data
     values = {name: fit.posterior[name].values for name in TRANSFER_VARIABLES}
-    pooled = data["pair_pooled"].values
-    values["residual"] = pair_residuals(values, data["pair_direct"].values, pooled)
     values["named"] = named_sources(data)
     features = data["pair_features"].values[..., feature_positions(fit.spec, data)]
     pair_target, pair_source = data["pair_target"].values, data["pair_source"].values
-    tau = pair_transfer(values, features[pair_target, pair_source], pair_source)
-    return with_pooled(tau, values, pooled)
+    prior_mean = pair_prior_mean(values, features[pair_target, pair_source], pair_source)
+    return pair_transfer(values, prior_mean, data["pair_direct"].values, data["pair_pooled"].values)
 
 
 def transfer_matrix(fit: Any, seed: int | None = None) -> xr.DataArray:

@@ -61,6 +61,9 @@ LIKELIHOODS = ("student_t", "normal")
 PARAMETERIZATIONS = ("noncentred", "centred")
 INTERFERENCE = ("damped", "linear")
 MASS_MATRICES = ("diag", "low_rank")
+#: Where chains start: the prior mean jittered by U(-1, 1) in the unconstrained space, or a
+#: draw from the prior per chain (on each parameter's own scale; see docs/models.md).
+INITIALIZATIONS = ("jitter", "prior")
 
 
 @dataclass(frozen=True)
@@ -286,6 +289,7 @@ class VariantSpec:
     languages_ref: float = 1.0
     mass_matrix: str = "diag"
     target_accept: float = 0.8
+    initialization: str = "jitter"
     source: str | None = field(default=None, compare=False)
 
     @classmethod
@@ -349,6 +353,7 @@ class VariantSpec:
                 "anchor_log_E",
                 "mass_matrix",
                 "target_accept",
+                "initialization",
             }  # fmt: skip
         )
         if unknown:
@@ -376,9 +381,22 @@ class VariantSpec:
             raise SpecError(
                 f"model.target_accept: expected a number in (0, 1), got {target_accept!r}"
             )
+        initialization = model.get("initialization", "jitter")
+        if initialization not in INITIALIZATIONS:
+            raise SpecError(
+                f"model.initialization: expected one of {', '.join(INITIALIZATIONS)}, "
+                f"got {initialization!r}"
+            )
         anchor = model.get("anchor_log_E", False)
         if not isinstance(anchor, bool):
             raise SpecError(f"model.anchor_log_E: expected true or false, got {anchor!r}")
+        if anchor and initialization == "prior":
+            # Measured: chinchilla and data_constrained could not start (nutpie: "failed to
+            # generate a new initial position"); far prior draws leave E no room.
+            raise SpecError(
+                "model.initialization = 'prior' cannot be combined with anchor_log_E = true: "
+                "prior draws of the coefficients rarely leave the anchored E a valid start"
+            )
         top_sources = model.get("top_sources", 3)
         if isinstance(top_sources, bool) or not isinstance(top_sources, int) or top_sources < 0:
             raise SpecError("model.top_sources: expected an integer >= 0")
@@ -406,6 +424,7 @@ class VariantSpec:
             languages_ref=scales["languages"],
             mass_matrix=mass_matrix,
             target_accept=float(target_accept),
+            initialization=initialization,
             source=source,
         )
 
@@ -428,6 +447,7 @@ class VariantSpec:
                 "anchor_log_E": self.anchor_log_e,
                 "mass_matrix": self.mass_matrix,
                 "target_accept": self.target_accept,
+                "initialization": self.initialization,
             },
         }
         if self.transfer is not None:
