@@ -17,11 +17,12 @@ import argparse
 import json
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 
 from atlas_bayes.findings.recovery import crossover_recovery, curse_recovery, transfer_recovery
-from atlas_bayes.inference import SamplerSettings
+from atlas_bayes.inference import SamplerSettings, save_fit
 from atlas_bayes.inference.fit import assemble_fit
 from atlas_bayes.inference.recovery import recovery_table
 from atlas_bayes.inference.refit import CompiledVariant
@@ -55,7 +56,14 @@ def findings_recovery(fit) -> dict:
     return {k: v for k, v in result.items() if k != "table"}
 
 
-def one_run(name: str, study, settings: SamplerSettings, seed: int, refit: bool = True) -> dict:
+def one_run(
+    name: str,
+    study,
+    settings: SamplerSettings,
+    seed: int,
+    refit: bool = True,
+    fit_dir: str | None = None,
+) -> dict:
     import datetime as dt
 
     spec = load_variant(name)
@@ -63,7 +71,7 @@ def one_run(name: str, study, settings: SamplerSettings, seed: int, refit: bool 
     data = build_model_data(study, spec)
     model = build_model(data, spec)
     t1 = time.perf_counter()
-    compiled = compile_nutpie(model)
+    compiled = compile_nutpie(model, spec.initialization)
     t2 = time.perf_counter()
     tree = run_sampler(
         model,
@@ -71,6 +79,7 @@ def one_run(name: str, study, settings: SamplerSettings, seed: int, refit: bool 
         compiled=compiled,
         mass_matrix=spec.mass_matrix,
         target_accept=spec.target_accept,
+        initialization=spec.initialization,
     )
     t3 = time.perf_counter()
     fit = assemble_fit(tree, model, data, spec, settings, study, dt.datetime.now(dt.UTC))
@@ -81,6 +90,8 @@ def one_run(name: str, study, settings: SamplerSettings, seed: int, refit: bool 
     d = fit.diagnostics
     cold = t4 - t0
     findings = findings_recovery(fit)
+    if fit_dir:
+        save_fit(fit, Path(fit_dir) / f"{name}-seed{seed}.nc", overwrite=True)
     refit_seconds, refit_converged = float("nan"), None
     if refit:
         # Refit: compile once (not timed as part of the refit), then swap in new data, sample.
@@ -130,6 +141,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None)
     parser.add_argument("--no-refit", action="store_true", help="skip the refit timing")
+    parser.add_argument("--fit-dir", default=None, help="save each cold fit in DIR")
     args = parser.parse_args()
     study = load_study(bundled_study_path())
     results = {}
@@ -139,7 +151,9 @@ def main() -> None:
             settings = SamplerSettings(
                 chains=args.chains, draws=args.draws, tune=args.tune, seed=args.seed + r
             )
-            runs.append(one_run(name, study, settings, args.seed + r, refit=not args.no_refit))
+            runs.append(
+                one_run(name, study, settings, args.seed + r, not args.no_refit, args.fit_dir)
+            )
             print(json.dumps(runs[-1]), flush=True)
         numeric = [
             k for k, v in runs[0].items() if isinstance(v, int | float) and not isinstance(v, bool)
