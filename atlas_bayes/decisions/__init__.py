@@ -4,6 +4,14 @@ Each function takes a fit and a request and returns a :class:`Decision` (draws w
 draw dimensions, units, notes) whose :meth:`Decision.summary` is the tidy table users read.
 """
 
+from atlas_bayes.decisions.allocation import (
+    compute_for_target_loss,
+    compute_frontier,
+    compute_optimal,
+)
+from atlas_bayes.decisions.languages import add_languages
+from atlas_bayes.decisions.parameters import FittedRange, fitted_range, law_parameters
+from atlas_bayes.decisions.pretrain import pretrain_or_finetune
 from atlas_bayes.decisions.result import (
     SUMMARY_FIELDS,
     Decision,
@@ -12,12 +20,23 @@ from atlas_bayes.decisions.result import (
     quantile,
     risk_summary,
 )
+from atlas_bayes.decisions.sources import rank_sources, source_table
 
 __all__ = [
     "SUMMARY_FIELDS",
     "Decision",
     "DecisionError",
+    "FittedRange",
+    "add_languages",
+    "compute_for_target_loss",
+    "compute_frontier",
+    "compute_optimal",
+    "fitted_range",
+    "law_parameters",
+    "pretrain_or_finetune",
     "probability_below",
     "quantile",
+    "rank_sources",
     "risk_summary",
+    "source_table",
 ]
