@@ -17,6 +17,7 @@ from rich.table import Table
 
 from atlas_bayes.inference.sampling import SAMPLERS
 from atlas_bayes.intervals import CI_KIND, CI_PROB
+from atlas_bayes.recommend_cli import add_recommend_parser
 from atlas_bayes.study import StudyValidationError, load_study
 
 EXIT_OK = 0
@@ -396,6 +397,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="output folder (must not exist)")
     p.add_argument("--force", action="store_true", help="replace an existing output folder")
 
+    add_recommend_parser(add)
+
     p = add("demo", cmd_demo, "Run the main job on the bundled simulated study.")
     p.add_argument("--out", type=Path, default=Path("demo-out"), help="output folder")
     p.add_argument("--quick", action="store_true", help="fewer draws, for a first look")
@@ -404,12 +407,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _input_errors() -> tuple[type[Exception], ...]:
+    from atlas_bayes.decisions import DecisionError
     from atlas_bayes.inference import FitFileError
     from atlas_bayes.inference.sampling import SamplerUnavailable, SettingsError
     from atlas_bayes.modeling.data import ModelDataError
     from atlas_bayes.variants import SpecError
 
-    return (SpecError, FitFileError, ModelDataError, SamplerUnavailable, SettingsError)
+    return (
+        SpecError, FitFileError, ModelDataError, SamplerUnavailable, SettingsError, DecisionError,
+    )  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,9 +4,12 @@ These are pipeline checks with short chains, not recovery checks (those are in
 tests/test_recovery.py and benchmarks/fit_variants.py).
 """
 
+import json
+
 import numpy as np
 import pytest
 
+from atlas_bayes.cli import main
 from atlas_bayes.findings import (
     crossover_compute_law,
     crossover_table,
@@ -107,3 +110,75 @@ def test_prior_initialization_is_seeded(small_multilingual_study):
     assert first.meta["initialization"] == "prior"
     for name in ("tau_direct", "beta", "log_a"):
         np.testing.assert_array_equal(first.posterior[name].values, second.posterior[name].values)
+
+
+@pytest.fixture(scope="module")
+def saved_fits(crossover_fit, matrix_fit, tmp_path_factory):
+    """The two small fits as files, as `atlas-bayes recommend` reads them."""
+    folder = tmp_path_factory.mktemp("fits")
+    return {
+        "crossover": crossover_fit.save(folder / "crossover.nc"),
+        "atlas_matrix": matrix_fit.save(folder / "atlas_matrix.nc"),
+    }
+
+
+SUMMARY_KEYS = {"quantity", "unit", "mean", "median", "ci_prob", "ci_kind", "ci_low", "ci_high"}
+
+
+@pytest.mark.parametrize(
+    ("fit", "request_args", "quantities"),
+    [
+        ("crossover", ["crossover", "--language", "en", "--params", "2e9", "--tokens", "3e11"],
+         {"crossover_tokens", "crossover_compute", "loss_scratch", "scratch_better"}),
+        ("crossover", ["compute-optimal", "--language", "fr", "--compute", "1e21"],
+         {"params", "tokens", "tokens_per_param", "loss"}),
+        ("atlas_matrix", ["sources", "--target", "en"], {"tau"}),
+        ("atlas_matrix", ["mixture", "--target", "en", "--tokens", "1e10"],
+         {"loss", "loss_target_only", "loss_unimax", "improvement_unimax"}),
+    ],
+)  # fmt: skip
+def test_recommend_json_has_the_summary_fields(saved_fits, capsys, fit, request_args, quantities):
+    # Guards: each decision's --json output carries every summary field, with the interval's
+    # probability and kind as asked, for the quantities the decision answers.
+    argv = ["recommend", str(saved_fits[fit]), *request_args, "--json", "--ci-prob", "0.8"]
+    assert main([*argv, "--ci-kind", "hdi"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    rows = payload["results"]
+    assert quantities <= {row["quantity"] for row in rows}
+    for row in rows:
+        assert SUMMARY_KEYS <= set(row)
+        assert row["ci_prob"] == 0.8 and row["ci_kind"] == "hdi"
+        if row["ci_low"] is not None:
+            assert row["ci_low"] <= row["median"] <= row["ci_high"]
+
+
+def test_recommend_prints_a_table_with_the_interval_named(saved_fits, capsys):
+    # Guards: the readable output names the interval's probability and kind.
+    argv = ["recommend", str(saved_fits["crossover"]), "compute-optimal", "--language", "en"]
+    assert main([*argv, "--compute", "1e21", "--below", "loss=3"]) == 0
+    out = capsys.readouterr().out
+    assert "90% ETI" in out and "equal-tailed" in out and "p_below[3]" in out
+
+
+@pytest.mark.parametrize(
+    ("fit", "request_args", "phrase"),
+    [
+        ("crossover", ["compute-optimal", "--language", "xx", "--compute", "1e21"],
+         "unknown language 'xx'"),
+        ("crossover", ["add-languages", "--from", "2", "--to", "4"], "law curse"),
+        ("atlas_matrix", ["crossover", "--language", "en", "--params", "2e9"], "crossover"),
+        ("crossover", ["compute-optimal", "--language", "en", "--compute", "1e21",
+                       "--below", "nope=1"], "no quantity 'nope'"),
+    ],
+)  # fmt: skip
+def test_recommend_bad_requests_exit_2(saved_fits, capsys, fit, request_args, phrase):
+    # Guards: a request the fit cannot answer exits 2 with a message saying why.
+    assert main(["recommend", str(saved_fits[fit]), *request_args]) == 2
+    assert phrase in capsys.readouterr().err
+
+
+def test_recommend_missing_fit_file_exits_2(tmp_path, capsys):
+    # Guards: a fit path that does not exist is bad input, not a traceback.
+    argv = ["recommend", str(tmp_path / "none.nc"), "sources", "--target", "en"]
+    assert main(argv) == 2
+    assert "none.nc" in capsys.readouterr().err

@@ -10,6 +10,13 @@ from atlas_bayes.decisions.allocation import (
     compute_optimal,
 )
 from atlas_bayes.decisions.languages import add_languages
+from atlas_bayes.decisions.mixture import (
+    MixtureDecision,
+    default_unique_tokens,
+    mixture_loss,
+    optimise_mixture,
+    unimax_weights,
+)
 from atlas_bayes.decisions.parameters import FittedRange, fitted_range, law_parameters
 from atlas_bayes.decisions.pretrain import pretrain_or_finetune
 from atlas_bayes.decisions.result import (
@@ -27,16 +34,21 @@ __all__ = [
     "Decision",
     "DecisionError",
     "FittedRange",
+    "MixtureDecision",
     "add_languages",
     "compute_for_target_loss",
     "compute_frontier",
     "compute_optimal",
+    "default_unique_tokens",
     "fitted_range",
     "law_parameters",
+    "mixture_loss",
+    "optimise_mixture",
     "pretrain_or_finetune",
     "probability_below",
     "quantile",
     "rank_sources",
     "risk_summary",
     "source_table",
+    "unimax_weights",
 ]
