@@ -213,7 +213,7 @@ def print_decision(
             more.add_row(*(_number(v) for v in row))
         console.print(more)
     for note in decision.notes:
-        style = "yellow" if note.startswith("extrapolation") else "dim"
+        style = "yellow" if note.startswith(("extrapolation", "convergence")) else "dim"
         console.print(f"[{style}]note:[/] {escape(note)}")
 
 
@@ -223,6 +223,11 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
     fit = load_fit(args.fit)
     decision, extra = decide(fit, args)
+    if not fit.diagnostics.passed:
+        # Answers from an unconverged posterior are still shown, never silently.
+        problems = "; ".join(fit.diagnostics.problems)
+        warning = f"convergence gate failed for this fit ({problems}): treat with caution"
+        decision = dataclasses.replace(decision, notes=(warning, *decision.notes))
     table = _summary(decision, args)
     if args.json:
         payload = decision.to_json_dict(args.ci_prob, args.ci_kind)

@@ -158,6 +158,8 @@ def test_recommend_prints_a_table_with_the_interval_named(saved_fits, capsys):
     assert main([*argv, "--compute", "1e21", "--below", "loss=3"]) == 0
     out = capsys.readouterr().out
     assert "90% ETI" in out and "equal-tailed" in out and "p_below[3]" in out
+    # 2 chains x 100 draws cannot reach the gate's bulk ESS of 400: the answer says so.
+    assert "convergence gate failed" in " ".join(out.split())
 
 
 @pytest.mark.parametrize(
