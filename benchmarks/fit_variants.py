@@ -73,6 +73,7 @@ def one_run(
     t1 = time.perf_counter()
     compiled = compile_nutpie(model, spec.initialization)
     t2 = time.perf_counter()
+    started = dt.datetime.now(dt.UTC)
     tree = run_sampler(
         model,
         settings,
@@ -82,7 +83,7 @@ def one_run(
         initialization=spec.initialization,
     )
     t3 = time.perf_counter()
-    fit = assemble_fit(tree, model, data, spec, settings, study, dt.datetime.now(dt.UTC))
+    fit = assemble_fit(tree, model, data, spec, settings, study, started)
     t4 = time.perf_counter()
     coverage = recovery_table(fit, bundled_study_path() / "truth.json")["covered"].mean()
     stats = fit.tree["sample_stats"].to_dataset()

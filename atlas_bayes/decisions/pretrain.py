@@ -166,6 +166,15 @@ def nearest_checkpoint(cells: pd.DataFrame, params: float) -> pd.Series:
     return cells.iloc[int(np.argmin(distance))]
 
 
+def _share(share: float) -> str:
+    """A share of draws as a percentage that never rounds a strict share to 0 % or 100 %."""
+    if 0.999 < share < 1:
+        return "more than 99.9%"
+    if 0 < share < 0.001:
+        return "less than 0.1%"
+    return f"{share:.1%}"
+
+
 def pretrain_or_finetune(
     fit: Any,
     language: str,
@@ -226,8 +235,9 @@ def pretrain_or_finetune(
     crosses = float(np.isfinite(crossover).mean())
     if crosses < 1:
         notes.append(
-            f"no crossover: the curves cross between {search[0]:.3g} and {search[1]:.3g} tokens "
-            f"in {crosses:.1%} of draws; crossover quantities are summarised over those"
+            f"no crossover in some draws: the curves cross between {search[0]:.3g} and "
+            f"{search[1]:.3g} tokens "
+            f"in {_share(crosses)} of draws; crossover quantities are summarised over those"
         )
     fitted_size = float(checkpoint["params"])
     if not np.isclose(fitted_size, size, rtol=1e-6):
