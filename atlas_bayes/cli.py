@@ -259,6 +259,46 @@ def cmd_prior_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the uncertainty report of one or more fits (HTML, and Markdown beside it)."""
+    from atlas_bayes.inference import load_fit
+    from atlas_bayes.report import build_report
+
+    out = args.out
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise BadInput(f"--out {out}: expected an .html file (the Markdown goes beside it)")
+    markdown = None if args.no_markdown else out.with_suffix(".md")
+    for path in (out, markdown):
+        if path is not None and path.exists() and not args.force:
+            raise BadInput(f"{path} exists; pass --force to replace it")
+    study = load_study(args.study) if args.study else None
+    console = _console(args)
+    fits = []
+    for path in args.fits:
+        with console.status(f"loading {escape(str(path))}"):
+            fits.append(load_fit(path))
+    with console.status("computing and rendering the report"):
+        paths = build_report(
+            fits,
+            out,
+            markdown,
+            study=study,
+            ci_prob=args.ci_prob,
+            ci_kind=args.ci_kind,
+            overwrite=args.force,
+        )
+    failed = [f.spec.name for f in fits if not f.diagnostics.passed]
+    console.print(
+        f"wrote {escape(str(paths.html))}"
+        + (f" and {escape(str(paths.markdown))}" if paths.markdown else "")
+        + f" in {paths.seconds:.0f} s"
+    )
+    if failed:
+        names = escape(", ".join(failed))
+        console.print(f"[yellow]note:[/] the report flags fits that failed the gate: {names}")
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the main job on the bundled study."""
     from atlas_bayes.demo import run_demo
@@ -299,6 +339,11 @@ EXAMPLES = {
     "demo": """
         examples:
           atlas-bayes demo --out demo-out
+        """,
+    "report": """
+        examples:
+          atlas-bayes report fits/atlas_matrix.nc fits/curse.nc --out report.html
+          atlas-bayes report fits/*.nc --study data/atlas_sim --out out/report.html --force
         """,
 }
 
@@ -398,6 +443,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing output folder")
 
     add_recommend_parser(add)
+
+    p = add(
+        "report", cmd_report, "Write the uncertainty report of fits (self-contained HTML + .md)."
+    )
+    p.add_argument("fits", type=Path, nargs="+", help="fit files (FIT.nc ...), of one study")
+    p.add_argument("--out", type=Path, required=True, help="HTML file to write (report.html)")
+    p.add_argument("--study", type=Path, default=None, help="the study folder, for its summary")
+    p.add_argument("--no-markdown", action="store_true", help="skip the Markdown version")
+    p.add_argument("--ci-prob", type=float, default=CI_PROB, help="interval probability (0.9)")
+    p.add_argument("--ci-kind", choices=("eti", "hdi"), default=CI_KIND, help="interval kind")
+    p.add_argument("--force", action="store_true", help="replace existing report files")
 
     p = add("demo", cmd_demo, "Run the main job on the bundled simulated study.")
     p.add_argument("--out", type=Path, default=Path("demo-out"), help="output folder")

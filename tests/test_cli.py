@@ -8,7 +8,9 @@ from atlas_bayes.cli import main
 from atlas_bayes.resources import bundled_study_path
 
 
-@pytest.mark.parametrize("command", [[], ["validate"], ["summary"], ["simulate"], ["demo"]])
+@pytest.mark.parametrize(
+    "command", [[], ["validate"], ["summary"], ["simulate"], ["demo"], ["report"], ["recommend"]]
+)
 def test_help_everywhere_with_examples(command, capsys):
     with pytest.raises(SystemExit) as info:
         main([*command, "--help"])

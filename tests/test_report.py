@@ -268,3 +268,20 @@ def test_loo_failure_is_reported_in_words(pair_fits):
     document = report_document([chinchilla, dataclasses.replace(constrained, tree=bare)])
     text = render_markdown(document)
     assert "The LOO comparison of study" in text and "failed" in text
+
+
+def test_report_command_writes_both_files_and_refuses_to_overwrite(pair_fits, tmp_path, capsys):
+    # Guards: `atlas-bayes report` writes HTML + Markdown, exits 2 (nothing rewritten) when
+    # they exist without --force, and exits 2 for an output that is not .html.
+    from atlas_bayes.cli import main
+
+    fit_path = pair_fits[0].save(tmp_path / "fit.nc")
+    out = tmp_path / "out" / "report.html"
+    assert main(["report", str(fit_path), "--out", str(out), "--quiet"]) == 0
+    assert out.is_file() and out.with_suffix(".md").is_file()
+    before = out.stat().st_mtime_ns
+    assert main(["report", str(fit_path), "--out", str(out)]) == 2
+    assert "exists; pass --force" in capsys.readouterr().err
+    assert out.stat().st_mtime_ns == before
+    assert main(["report", str(fit_path), "--out", str(tmp_path / "r.pdf")]) == 2
+    assert "expected an .html file" in capsys.readouterr().err
