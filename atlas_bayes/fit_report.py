@@ -1,5 +1,6 @@
 """Terminal and JSON summaries of a fit: a table plus sentences, intervals labelled."""
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -14,10 +15,12 @@ from atlas_bayes.intervals import interval_label
 def diagnostics_sentence(fit: Fit) -> str:
     """The convergence verdict in words."""
     d = fit.diagnostics
+    # E-BFMI needs the sampler's energy; samplers that do not record it get no figure.
+    ebfmi = "" if math.isnan(d.min_ebfmi) else f"min E-BFMI {d.min_ebfmi:.2f}, "
     facts = (
         f"max R-hat {d.max_rhat:.3f}, min ESS bulk {d.min_ess_bulk:.0f} / tail "
         f"{d.min_ess_tail:.0f}, {d.divergences} divergences, {d.treedepth_hits} tree-depth "
-        f"hits, min E-BFMI {d.min_ebfmi:.2f}, {d.mean_steps_per_draw:.0f} gradient "
+        f"hits, {ebfmi}{d.mean_steps_per_draw:.0f} gradient "
         f"evaluations per draw ({d.chains} chains x {d.draws} draws)"
     )
     if d.passed:

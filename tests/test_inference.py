@@ -266,3 +266,17 @@ def test_pretraining_laws_refuse_finetune_runs(bundled_study, tmp_path):
     spec = VariantSpec.from_dict(raw)
     with pytest.raises(ModelDataError, match="finetune run"):
         build_model_data(bundled_study, spec)
+
+
+def test_diagnostics_sentence_leaves_out_an_unrecorded_e_bfmi(small_fit):
+    # Guards: a sampler without energy records gives no "E-BFMI nan" in the verdict.
+    import dataclasses
+
+    from atlas_bayes.fit_report import diagnostics_sentence
+
+    assert "E-BFMI" in diagnostics_sentence(small_fit)
+    blind = dataclasses.replace(
+        small_fit, diagnostics=dataclasses.replace(small_fit.diagnostics, min_ebfmi=float("nan"))
+    )
+    sentence = diagnostics_sentence(blind)
+    assert "E-BFMI" not in sentence and "nan" not in sentence
