@@ -17,7 +17,7 @@ import xarray as xr
 from atlas_bayes import laws
 from atlas_bayes.decisions.parameters import require_variant
 from atlas_bayes.decisions.result import Decision, DecisionError
-from atlas_bayes.findings.transfer import source_ranking
+from atlas_bayes.findings.transfer import in_top, source_ranking
 from atlas_bayes.intervals import CI_KIND, CI_PROB
 from atlas_bayes.modeling.transfer import transfer_matrix
 from atlas_bayes.summaries import SAMPLE_DIMS, summarise_draws
@@ -84,17 +84,12 @@ def rank_sources(fit: Any, target: str, top: int = 5, tau: xr.DataArray | None =
     """
     _, row = _target_row(fit, target, top, tau)
     row = row.transpose(*SAMPLE_DIMS, "source")
-    values = row.values
-    # Rank within each draw: a source is in the top k when fewer than k sources beat it.
-    order = np.argsort(-values, axis=-1, kind="stable")
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(values.shape[-1]), axis=-1)
     draws = xr.Dataset(
         {
             "tau": row,
             "bts": laws.transfer_to_bts(row),
             "positive": (row > 0).astype(float),
-            "in_top": row.copy(data=(ranks < top).astype(float)),
+            "in_top": in_top(row, top),
         }
     )
     best_first = np.argsort(-row.mean(SAMPLE_DIMS).values, kind="stable")

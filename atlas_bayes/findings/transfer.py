@@ -61,6 +61,29 @@ def transfer_summary(
     return table
 
 
+def in_top(row: xr.DataArray, top: int) -> xr.DataArray:
+    """1 in the draws where a source is among the ``top`` best of that draw, else 0.
+
+    Parameters
+    ----------
+    row
+        Transfer to one target, ``(chain, draw, source)`` (the source axis last).
+    top
+        How many best sources count.
+
+    Returns
+    -------
+    xarray.DataArray
+        Like ``row``; its mean over draws is P(in the top ``top``).
+    """
+    values = row.values
+    # Rank within each draw: a source is in the top k when fewer than k sources beat it.
+    order = np.argsort(-values, axis=-1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(values.shape[-1]), axis=-1)
+    return row.copy(data=(ranks < top).astype(float))
+
+
 def source_ranking(
     fit: Any,
     target: str,
@@ -87,12 +110,7 @@ def source_ranking(
         )
     row = tau.sel(target=target, drop=True)
     row = row.isel(source=np.flatnonzero(row["source"].values != target))
-    values = row.values
-    # Rank within each draw: a source is in the top k when fewer than k sources beat it.
-    order = np.argsort(-values, axis=-1, kind="stable")
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(values.shape[-1]), axis=-1)
-    p_top = (ranks < top).mean(axis=(0, 1))
+    p_top = in_top(row, top).mean(("chain", "draw")).values
     table = summarise_draws(row, "tau", "share of own tokens", ci_prob, ci_kind)
     table["measured"] = table["measured"].astype(bool)
     table["p_positive"] = probability(row > 0).values
