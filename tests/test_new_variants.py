@@ -6,6 +6,7 @@ import tomllib
 from types import SimpleNamespace
 
 import numpy as np
+import pymc as pm
 import pytest
 from conftest import jittered_posterior
 
@@ -14,7 +15,7 @@ from atlas_bayes.inference.predict import mean_log_loss
 from atlas_bayes.modeling.build import build_model, free_variable_names
 from atlas_bayes.modeling.data import build_model_data
 from atlas_bayes.modeling.mean import head_start_tokens, model_inputs, predicted_log_loss
-from atlas_bayes.modeling.transfer import TRANSFER_VARIABLES
+from atlas_bayes.modeling.transfer import TRANSFER_VARIABLES, indirect_to_pooled_ratio
 from atlas_bayes.resources import models_path
 from atlas_bayes.variants import LAW_PARAMETERS, SpecError, VariantSpec, load_variant
 from atlas_bayes.variants.transfer import OTHER_SOURCE, PAIR_FEATURES, TransferSpec
@@ -125,8 +126,13 @@ def test_new_variant_builds_a_model_with_finite_initial_logp(name, fit_data):
         noncentred = (pspec.parameterization or spec.parameterization) == "noncentred"
         assert (f"{pname}_z" in free) == noncentred, pname
     if name == "atlas_matrix":
-        # tau_pooled is non-centred: a Deterministic of the free tau_pooled_z.
-        assert set(TRANSFER_VARIABLES) - {"tau_pooled"} | {"tau_pooled_z"} <= free
+        # tau_pooled is non-centred: a Deterministic of the free tau_pooled_z; its mean is
+        # sampled along the intercept ridge (tau_pooled_level).
+        deterministic = {"tau_pooled", "tau_pooled_mu"}
+        assert (
+            set(TRANSFER_VARIABLES) - deterministic | {"tau_pooled_z", "tau_pooled_level"} <= free
+        )
+        assert "tau_pooled_mu" in model.named_vars and "tau_pooled_mu" not in free
         assert "tau_pooled" in model.named_vars and "tau_pooled" not in free
         data = fit_data[name]
         direct, pooled = data["pair_direct"].values, data["pair_pooled"].values
@@ -146,6 +152,52 @@ def test_new_variant_builds_a_model_with_finite_initial_logp(name, fit_data):
         assert total == data.sizes["pair"]
         # The pooled population's scale is a positive (log-transformed) variable.
         assert model.rvs_to_transforms[model["tau_pooled_sigma"]] is not None
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "partner", "prior"),
+    [
+        ("atlas_matrix", "tau_pooled_mu", "tau_intercept", (0.1, 0.2)),
+        ("crossover", "tau_named_mu", "tau_pooled", (0.0, 0.2)),
+    ],
+)
+def test_ridge_reparameterisations_keep_the_prior(name, value, partner, prior, fit_data):
+    # The sampler sees value + partner * ratio (what the data pin down); the model must stay
+    # the same, so the prior of the value is still its own Normal, independent of the
+    # partner. 4000 prior draws: the mean is within 4 standard errors (4 x 0.2 / sqrt(4000)
+    # = 0.013), the sd within 5 % and the correlation within 4 / sqrt(4000) = 0.063 of 0.
+    spec = load_variant(name)
+    model = build_model(fit_data[name], spec)
+    assert value not in set(free_variable_names(model))
+    with model:
+        draws = pm.sample_prior_predictive(draws=4000, var_names=[value, partner], random_seed=1)
+    x = draws.prior[value].values.ravel()
+    y = draws.prior[partner].values.ravel()
+    mu, sd = prior
+    assert abs(x.mean() - mu) < 4 * sd / np.sqrt(x.size)
+    assert abs(x.std() / sd - 1) < 0.05
+    assert abs(np.corrcoef(x, y)[0, 1]) < 4 / np.sqrt(x.size)
+
+
+def test_indirect_to_pooled_ratio_by_hand(fit_data):
+    # Tokens of named sources without bilingual runs per pooled token, over the runs that
+    # trained on the pooled source, entry by entry.
+    data = fit_data["atlas_matrix"]
+    sources = [str(s) for s in data["source"].values]
+    pooled_column = sources.index(OTHER_SOURCE)
+    named, pooled = 0.0, 0.0
+    for obs in range(data.sizes["obs"]):
+        target = int(data["target"].values[obs])
+        row = data["tokens"].values[obs]
+        if row[pooled_column] <= 0:
+            continue
+        pooled += row[pooled_column]
+        for s, tokens in enumerate(row):
+            pair = data["pair_index"].values[target, s]
+            if s != pooled_column and pair >= 0 and not data["pair_direct"].values[pair]:
+                named += tokens
+    assert named > 0 and pooled > 0
+    assert indirect_to_pooled_ratio(data) == pytest.approx(named / pooled, rel=1e-12)
 
 
 @pytest.mark.parametrize("name", NEW)

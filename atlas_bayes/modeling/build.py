@@ -31,9 +31,11 @@ def _parameter(
 ) -> Any:
     """Create the random variables of one law parameter; return its tensor over ``dims``.
 
-    ``shift`` (centred, Normal priors only) samples ``value - shift`` instead of ``value``:
-    the coefficient at each language's own data centre, which is nearly uncorrelated with its
-    exponent, while the prior stays on the value at the global reference scale.
+    ``shift`` (Normal priors only) samples ``value - shift`` instead of ``value``: the
+    coefficient at each language's own data centre, which is nearly uncorrelated with its
+    exponent, while the prior stays on the value at the global reference scale. Non-centred
+    hierarchies take the languages' mean shift out of their population mean instead (the
+    values themselves are standard normals there).
     """
     name = pspec.name
     if pspec.pooling == "shared":
@@ -46,7 +48,18 @@ def _parameter(
             )
             return pm.Deterministic(name, local + shift, dims=dims)
         return prior.create(name, dims=dims)
-    mu = pspec.mu.create(f"{name}_mu")
+    if shift is not None and not centred and pspec.mu.dist == "Normal":
+        # Non-centred, the language values follow their population mean, so the ridge is
+        # taken out there: the sampler sees the mean minus the languages' average shift.
+        mean_shift = shift.mean()
+        level = pm.Normal(
+            f"{name}_mu_level",
+            mu=pspec.mu.args["mu"] - mean_shift,
+            sigma=pspec.mu.args["sigma"],
+        )
+        mu = pm.Deterministic(f"{name}_mu", level + mean_shift)
+    else:
+        mu = pspec.mu.create(f"{name}_mu")
     sigma = pspec.sigma.create(f"{name}_sigma")
     if centred:
         if shift is not None:
