@@ -13,7 +13,13 @@ from conftest import jittered_posterior
 from atlas_bayes import laws
 from atlas_bayes.inference.predict import mean_log_loss
 from atlas_bayes.modeling.build import build_model, free_variable_names
-from atlas_bayes.modeling.data import build_model_data
+from atlas_bayes.modeling.data import (
+    TRANSFER_PAIRS_ATTR,
+    ModelDataError,
+    build_model_data,
+    build_prediction_data,
+    pool_unseen_sources,
+)
 from atlas_bayes.modeling.mean import head_start_tokens, model_inputs, predicted_log_loss
 from atlas_bayes.modeling.transfer import TRANSFER_VARIABLES, indirect_to_pooled_ratio
 from atlas_bayes.resources import models_path
@@ -210,6 +216,50 @@ def test_new_law_written_once_model_and_numpy_agree(name, fit_data):
     fake = SimpleNamespace(spec=spec, posterior=posterior, data=data, meta={"seed": 0})
     numpy_mean = mean_log_loss(fake, data).values[0, 0]
     np.testing.assert_allclose(numpy_mean, model_mean, rtol=1e-10, atol=1e-12)
+
+
+def test_atlas_matrix_predicts_runs_and_pairs_it_never_fitted(bundled_study, fit_data):
+    # Prediction numbers every (target, source) pair and takes the whole posterior matrix:
+    # the fitted observations come out exactly as the model's mean, and runs the variant
+    # leaves out (capacity runs, on languages it never saw as sources) are predicted too,
+    # their unseen sources counted as the pooled "other" source.
+    spec = load_variant("atlas_matrix")
+    data = fit_data["atlas_matrix"]
+    model = build_model(data, spec)
+    posterior, model_mean = jittered_posterior(model, seed=7)
+    fake = SimpleNamespace(spec=spec, posterior=posterior, data=data, meta={"seed": 0})
+    everything = build_prediction_data(bundled_study, data)
+    assert everything.attrs[TRANSFER_PAIRS_ATTR] == "all"
+    predicted = mean_log_loss(fake, everything).values[0, 0]
+    assert np.isfinite(predicted).all()
+
+    # The fitted observations, found by run, language and tokens (curves repeat run ids).
+    def keys(d):
+        return list(
+            zip(
+                d["run_id"].values,
+                d["eval_language"].values,
+                d["tokens"].values.sum(1),
+                strict=True,
+            )
+        )
+
+    position = {key: i for i, key in enumerate(keys(everything))}
+    fitted = [position[key] for key in keys(data)]
+    np.testing.assert_allclose(predicted[fitted], model_mean, rtol=1e-10, atol=1e-12)
+    # Capacity runs train on languages the fit has no transfer weight for: pooled.
+    obs = bundled_study.observations()
+    unseen = sorted(set(obs["language"].values) - set(data["source"].values.astype(str)))
+    unseen = [s for s in unseen if obs["tokens"].sel(language=s).sum() > 0]
+    assert unseen, "the bundled study's capacity runs train on languages atlas_matrix never saw"
+    pooled = pool_unseen_sources(obs, unseen, [str(s) for s in data["source"].values])
+    np.testing.assert_allclose(
+        pooled["tokens"].sel(language=OTHER_SOURCE).values,
+        obs["tokens"].sel(language=[OTHER_SOURCE, *unseen]).sum("language").values,
+    )
+    np.testing.assert_allclose(pooled["tokens"].sum("language"), obs["tokens"].sum("language"))
+    with pytest.raises(ModelDataError, match="no pooled 'other' source"):
+        pool_unseen_sources(obs, unseen, ["en", "fr"])
 
 
 # ----------------------------------------------------------------------------- 2. spec errors

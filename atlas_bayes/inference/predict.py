@@ -7,8 +7,9 @@ import pandas as pd
 import xarray as xr
 
 from atlas_bayes.intervals import PREDICTIVE_PROBS
+from atlas_bayes.modeling.data import TRANSFER_PAIRS_ATTR
 from atlas_bayes.modeling.mean import model_inputs, predicted_log_loss
-from atlas_bayes.modeling.transfer import posterior_pair_transfer
+from atlas_bayes.modeling.transfer import posterior_pair_transfer, transfer_matrix
 from atlas_bayes.variants.spec import SLOT_PARAMETERS
 
 #: Largest number of (draw x observation x source) values held at once while predicting.
@@ -63,7 +64,11 @@ def mean_log_loss(
     n_chain, n_draw = posterior.sizes["chain"], posterior.sizes["draw"]
     out = np.empty((n_chain, n_draw, data.sizes["obs"]))
     width = data.sizes["source"] + data.sizes["slot"] + 1
-    pair_tau = posterior_pair_transfer(fit) if fit.spec.law == "atlas_matrix" else None
+    pair_tau = None
+    if fit.spec.law == "atlas_matrix" and data.attrs.get(TRANSFER_PAIRS_ATTR) == "all":
+        pair_tau = transfer_matrix(fit).values.reshape(n_chain, n_draw, -1)
+    elif fit.spec.law == "atlas_matrix":
+        pair_tau = posterior_pair_transfer(fit)
     for part in _chunks(data.sizes["obs"], n_chain * n_draw, width, max_elements):
         chunk = data.isel(obs=part)
         theta = _theta(posterior, fit.spec, chunk["target"].values)

@@ -9,7 +9,6 @@ import pandas as pd
 import xarray as xr
 
 from atlas_bayes.laws import UNCONSTRAINED_UNIQUE_TOKENS
-from atlas_bayes.modeling.mean import model_inputs
 from atlas_bayes.modeling.pairs import add_transfer_pairs
 from atlas_bayes.study import Study
 from atlas_bayes.variants import VariantSpec
@@ -155,11 +154,49 @@ def assemble_fit_data(
     )
 
 
+#: Attribute of prediction data whose ``pair_index`` numbers every (target, source) pair of
+#: the fit's axes (not only the pairs the fit sampled).
+TRANSFER_PAIRS_ATTR = "transfer_pairs"
+
+
+def pool_unseen_sources(obs: xr.Dataset, unseen: list[str], sources: list[str]) -> xr.Dataset:
+    """Count the tokens of sources a transfer-matrix fit never saw as its pooled "other".
+
+    Their unique tokens add up too (a pool of several languages has the unique tokens of all
+    of them); the pool is unconstrained where any of its languages is.
+
+    Raises
+    ------
+    ModelDataError
+        If the fit has no pooled source to count them in.
+    """
+    if OTHER_SOURCE not in sources:
+        raise ModelDataError(
+            f"cannot predict: runs train on {', '.join(unseen)}, which the fit never saw as "
+            f"sources, and the fit has no pooled {OTHER_SOURCE!r} source to count them in"
+        )
+    pool = [OTHER_SOURCE, *unseen] if OTHER_SOURCE in obs["language"].values else unseen
+    tokens = obs["tokens"].sel(language=pool)
+    unique = obs["unique_tokens"].sel(language=pool)
+    pooled_unique = unique.where(tokens > 0, 0.0).sum("language", skipna=False)
+    pooled = xr.Dataset(
+        {
+            "tokens": tokens.sum("language"),
+            "unique_tokens": pooled_unique.where(tokens.sum("language") > 0),
+            "base_tokens": obs["base_tokens"].sel(language=pool).sum("language"),
+        }
+    ).expand_dims(language=[OTHER_SOURCE])
+    rest = obs.drop_sel(language=pool)
+    merged = xr.concat([rest[list(pooled)], pooled], dim="language")
+    return obs.drop_dims("language").assign(merged)
+
+
 def build_prediction_data(study: Study, fitted: xr.Dataset) -> xr.Dataset:
     """Lay out every evaluation of ``study`` on the axes of a fit's data, to predict it.
 
     Every evaluation is kept (no run selection): ``study`` lists what to predict. Sources the
-    fit never saw join the pooled "other" sources.
+    fit never saw join the pooled "other" sources (for a transfer matrix, their tokens are
+    counted as the pooled source's, :func:`pool_unseen_sources`).
 
     Parameters
     ----------
@@ -188,18 +225,20 @@ def build_prediction_data(study: Study, fitted: xr.Dataset) -> xr.Dataset:
         )
     trained = [s for s in obs["language"].values if obs["tokens"].sel(language=s).sum() > 0]
     sources = [str(x) for x in fitted["source"].values]
-    sources += [s for s in trained if s not in sources]
-    data = assemble_fit_data(obs, languages, sources, fitted["top_source"].values)
+    unseen = [s for s in trained if s not in sources]
     if "pair_index" in fitted:
-        data = data.assign(
-            pair_index=fitted["pair_index"].reindex(source=sources, fill_value=-1),
-            pair_target=fitted["pair_target"],
-            pair_source=fitted["pair_source"],
-        )
-        try:
-            model_inputs(data)
-        except ValueError as err:
-            raise ModelDataError(f"cannot predict: {err}") from None
+        # A transfer matrix has weights only for its own sources: the others are pooled.
+        if unseen:
+            obs = pool_unseen_sources(obs, unseen, sources)
+        data = assemble_fit_data(obs, languages, sources, fitted["top_source"].values)
+        # Every (target, source) pair, numbered row by row: predictions take the whole
+        # posterior matrix (transfer_matrix), so pairs no fitted run trained on are predicted
+        # from the feature model rather than refused.
+        numbered = np.arange(len(languages) * len(sources)).reshape(len(languages), len(sources))
+        data = data.assign(pair_index=(("language", "source"), numbered))
+        data.attrs[TRANSFER_PAIRS_ATTR] = "all"
+    else:
+        data = assemble_fit_data(obs, languages, sources + unseen, fitted["top_source"].values)
     own = data["tokens"].values[np.arange(data.sizes["obs"]), data["target_source"].values]
     if np.any(own <= 0):
         first = int(np.flatnonzero(own <= 0)[0])
