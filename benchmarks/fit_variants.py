@@ -10,7 +10,7 @@ For the curse, crossover and atlas_matrix variants it also reports how the findi
 truth (multipliers, crossovers and the compute law, the transfer matrix).
 
 Run: .venv/bin/python benchmarks/fit_variants.py [--variants chinchilla data_constrained atlas]
-     [--draws 1000] [--tune 500] [--repeats 1] [--no-refit] [--out results.json]
+     [--draws N] [--tune N] (default: each variant's) [--repeats 1] [--no-refit] [--out F]
 """
 
 import argparse
@@ -67,6 +67,7 @@ def one_run(
     import datetime as dt
 
     spec = load_variant(name)
+    settings = settings.for_variant(spec)
     t0 = time.perf_counter()
     data = build_model_data(study, spec)
     model = build_model(data, spec)
@@ -135,8 +136,8 @@ def main() -> None:
     parser.add_argument(
         "--variants", nargs="+", default=["chinchilla", "data_constrained", "atlas"]
     )
-    parser.add_argument("--draws", type=int, default=1000)
-    parser.add_argument("--tune", type=int, default=500)
+    parser.add_argument("--draws", type=int, default=None, help="default: the variant's")
+    parser.add_argument("--tune", type=int, default=None, help="default: the variant's")
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)

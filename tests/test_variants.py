@@ -2,6 +2,7 @@
 message (file, key path, what is expected) before anything is compiled."""
 
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -378,6 +379,22 @@ BAD_SPECS = [
         "cannot be combined with anchor_log_E",
     ),
     case(
+        "draws_zero",
+        A,
+        "anchor_log_E = false",
+        "anchor_log_E = false\ndraws = 0",
+        "model.draws",
+        "expected an integer >= 1",
+    ),
+    case(
+        "tune_not_an_integer",
+        A,
+        "anchor_log_E = false",
+        "anchor_log_E = false\ntune = 500.5",
+        "model.tune",
+        "expected an integer >= 0",
+    ),
+    case(
         "unknown_model_key",
         A,
         "top_sources = 3",
@@ -508,3 +525,20 @@ def test_cli_prints_bracketed_spec_messages_verbatim(tmp_path, capsys, no_compil
     bad.write_text(broken(CHINCHILLA, 'law = "chinchilla"\n', ""), encoding="utf-8")
     assert main(["prior-check", str(REPO / "tests/data/good_study"), "--model", str(bad)]) == 2
     assert f"{bad}: [variant] needs name and law" in capsys.readouterr().err
+
+
+def test_variant_draws_and_tuning_fill_unset_sampler_settings():
+    # A variant that mixes slowly asks for more draws; the caller's explicit settings win.
+    from atlas_bayes.inference import SamplerSettings
+
+    raw = tomllib.loads((models_path() / "chinchilla.toml").read_text(encoding="utf-8"))
+    raw["model"].update(draws=3000, tune=800)
+    spec = VariantSpec.from_dict(raw)
+    assert (spec.draws, spec.tune) == (3000, 800)
+    assert VariantSpec.from_dict(spec.to_dict()) == spec
+    plain = SamplerSettings().for_variant(spec)
+    assert (plain.draws, plain.tune) == (3000, 800)
+    explicit = SamplerSettings(draws=200, tune=0).for_variant(spec)
+    assert (explicit.draws, explicit.tune) == (200, 0)
+    default = load_variant("chinchilla")
+    assert (default.draws, default.tune) == (1000, 500)

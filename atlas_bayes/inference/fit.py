@@ -149,7 +149,7 @@ def fit_variant(
     spec
         The variant.
     settings
-        Sampler settings (defaults: nutpie, 4 chains, 1000 draws, 500 tuning, seed 0).
+        Sampler settings (defaults: nutpie, 4 chains, the variant's draws and tuning, seed 0).
     progress
         Show the sampler's progress.
 
@@ -158,7 +158,7 @@ def fit_variant(
     Fit
         With diagnostics; check ``fit.diagnostics.passed`` before trusting it.
     """
-    settings = settings or SamplerSettings()
+    settings = (settings or SamplerSettings()).for_variant(spec)
     data = build_model_data(study, spec)
     model = build_model(data, spec)
     started = dt.datetime.now(dt.UTC)

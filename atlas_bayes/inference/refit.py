@@ -72,7 +72,7 @@ class CompiledVariant:
         -------
         Fit
         """
-        settings = settings or SamplerSettings()
+        settings = (settings or SamplerSettings()).for_variant(self.spec)
         if settings.sampler != "nutpie":
             raise ValueError("refits reuse a nutpie compilation; use sampler='nutpie'")
         if isinstance(data, Study):

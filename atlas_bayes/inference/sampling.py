@@ -2,7 +2,7 @@
 
 import importlib.util
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -10,6 +10,7 @@ import pymc as pm
 import xarray as xr
 
 from atlas_bayes.modeling.build import OBSERVED, free_variable_names
+from atlas_bayes.variants.spec import DEFAULT_DRAWS, DEFAULT_TUNE
 
 SAMPLERS = ("nutpie", "pymc", "numpyro")
 
@@ -30,8 +31,12 @@ class SamplerSettings:
     ----------
     sampler : str
         ``nutpie`` (default; Rust NUTS on a Numba-compiled model), ``pymc`` or ``numpyro``.
-    chains, draws, tune : int
-        Chains, kept draws per chain, tuning draws per chain.
+    chains : int
+        Chains.
+    draws, tune : int or None
+        Kept draws and tuning draws per chain. None: the variant's ``model.draws`` and
+        ``model.tune`` (1000 and 500 unless the variant says otherwise), filled in by
+        :meth:`for_variant`.
     seed : int
         The one seed; the same seed (and versions) gives the same draws.
     cores : int or None
@@ -48,8 +53,8 @@ class SamplerSettings:
 
     sampler: str = "nutpie"
     chains: int = 4
-    draws: int = 1000
-    tune: int = 500
+    draws: int | None = None
+    tune: int | None = None
     seed: int = 0
     cores: int | None = None
     target_accept: float | None = None
@@ -67,15 +72,23 @@ class SamplerSettings:
                 f"sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}"
             )
         for name in ("chains", "draws"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.tune < 0:
+        if self.tune is not None and self.tune < 0:
             raise SettingsError(f"tune must be >= 0, got {self.tune}")
         module = {"nutpie": "nutpie", "numpyro": "numpyro", "pymc": "pymc"}[self.sampler]
         if importlib.util.find_spec(module) is None:
             raise SamplerUnavailable(
                 f"sampler {self.sampler!r} needs the {module} package, which is not installed"
             )
+
+    def for_variant(self, spec: Any) -> "SamplerSettings":
+        """These settings with the draws and tuning the variant asks for where unset."""
+        return replace(
+            self,
+            draws=spec.draws if self.draws is None else self.draws,
+            tune=spec.tune if self.tune is None else self.tune,
+        )
 
     def n_cores(self) -> int:
         """Parallel chains to run."""
@@ -144,6 +157,13 @@ def run_sampler(
     xarray.DataTree
         ``posterior`` (free variables) and ``sample_stats``.
     """
+    if settings.draws is None or settings.tune is None:
+        # Unresolved settings (no variant at hand): the package defaults.
+        settings = replace(
+            settings,
+            draws=DEFAULT_DRAWS if settings.draws is None else settings.draws,
+            tune=DEFAULT_TUNE if settings.tune is None else settings.tune,
+        )
     if settings.sampler == "nutpie":
         import nutpie
 

@@ -64,6 +64,11 @@ MASS_MATRICES = ("diag", "low_rank")
 #: Where chains start: the prior mean jittered by U(-1, 1) in the unconstrained space, or a
 #: draw from the prior per chain (on each parameter's own scale; see docs/models.md).
 INITIALIZATIONS = ("jitter", "prior")
+#: Kept draws and tuning draws per chain when neither the variant nor the caller says.
+#: A variant whose posterior mixes slowly asks for more (``[model] draws``/``tune``) so that
+#: a plain fit reaches the convergence gate's effective sample size.
+DEFAULT_DRAWS = 1000
+DEFAULT_TUNE = 500
 
 
 @dataclass(frozen=True)
@@ -290,6 +295,8 @@ class VariantSpec:
     mass_matrix: str = "diag"
     target_accept: float = 0.8
     initialization: str = "jitter"
+    draws: int = DEFAULT_DRAWS
+    tune: int = DEFAULT_TUNE
     source: str | None = field(default=None, compare=False)
 
     @classmethod
@@ -354,6 +361,8 @@ class VariantSpec:
                 "mass_matrix",
                 "target_accept",
                 "initialization",
+                "draws",
+                "tune",
             }  # fmt: skip
         )
         if unknown:
@@ -387,6 +396,11 @@ class VariantSpec:
                 f"model.initialization: expected one of {', '.join(INITIALIZATIONS)}, "
                 f"got {initialization!r}"
             )
+        draws = model.get("draws", DEFAULT_DRAWS)
+        tune = model.get("tune", DEFAULT_TUNE)
+        for key, value, least in (("draws", draws, 1), ("tune", tune, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise SpecError(f"model.{key}: expected an integer >= {least}, got {value!r}")
         anchor = model.get("anchor_log_E", False)
         if not isinstance(anchor, bool):
             raise SpecError(f"model.anchor_log_E: expected true or false, got {anchor!r}")
@@ -425,6 +439,8 @@ class VariantSpec:
             mass_matrix=mass_matrix,
             target_accept=float(target_accept),
             initialization=initialization,
+            draws=draws,
+            tune=tune,
             source=source,
         )
 
@@ -448,6 +464,8 @@ class VariantSpec:
                 "mass_matrix": self.mass_matrix,
                 "target_accept": self.target_accept,
                 "initialization": self.initialization,
+                "draws": self.draws,
+                "tune": self.tune,
             },
         }
         if self.transfer is not None:
