@@ -280,3 +280,30 @@ def test_diagnostics_sentence_leaves_out_an_unrecorded_e_bfmi(small_fit):
     )
     sentence = diagnostics_sentence(blind)
     assert "E-BFMI" not in sentence and "nan" not in sentence
+
+
+def test_tree_depth_hits_warn_without_failing_the_gate():
+    # Hitting the maximum tree depth costs time, not validity: well-mixed iid draws with
+    # some saturated trajectories pass the gate and carry a warning; a divergence fails it.
+    from atlas_bayes.inference.diagnostics import compute_diagnostics
+
+    rng = np.random.default_rng(0)
+    shape = (4, 1000)
+    posterior = xr.Dataset({"x": (("chain", "draw"), rng.normal(size=shape))})
+    depth = np.zeros(shape, dtype=bool)
+    depth[0, :25] = True
+    stats = xr.Dataset(
+        {
+            "maxdepth_reached": (("chain", "draw"), depth),
+            "diverging": (("chain", "draw"), np.zeros(shape, dtype=bool)),
+            "n_steps": (("chain", "draw"), np.full(shape, 7.0)),
+        }
+    )
+    tree = xr.DataTree.from_dict({"posterior": posterior, "sample_stats": stats})
+    diagnostics = compute_diagnostics(tree, ["x"])
+    assert diagnostics.passed and diagnostics.treedepth_hits == 25
+    assert len(diagnostics.warnings) == 1 and "25 draws hit" in diagnostics.warnings[0]
+    assert type(diagnostics).from_dict(diagnostics.to_dict()) == diagnostics
+    stats["diverging"][1, 3] = True
+    failed = compute_diagnostics(tree, ["x"])
+    assert not failed.passed and "1 divergent" in failed.problems[0]

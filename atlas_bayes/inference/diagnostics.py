@@ -12,7 +12,10 @@ MAX_RHAT = 1.01
 MIN_ESS = 400.0
 MIN_EBFMI = 0.3
 MAX_DIVERGENCES = 0
-#: Draws allowed to hit the maximum tree depth (any hit means badly scaled geometry).
+#: Draws that may hit the maximum tree depth before the fit gets a warning. Hitting it is an
+#: efficiency problem, not a validity one (the draws are still from the posterior; Stan's
+#: guidance), so it warns and does not fail the gate: R-hat and ESS say whether the
+#: truncated trajectories still mixed.
 MAX_TREEDEPTH_HITS = 0
 
 
@@ -37,6 +40,8 @@ class Diagnostics:
     draws, chains : int
     problems : list of str
         Plain-language failures of the gate, with what to do; empty when it passes.
+    warnings : list of str
+        What slowed the sampler without making its draws untrustworthy (tree-depth hits).
     """
 
     max_rhat: float
@@ -51,6 +56,7 @@ class Diagnostics:
     draws: int
     chains: int
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -149,10 +155,12 @@ def compute_diagnostics(fit: xr.DataTree, var_names: list[str]) -> Diagnostics:
             "geometry, so the draws may be biased. Tighten weak priors or try the other "
             "parameterization (model.parameterization) of the variant."
         )
+    warnings = []
     if treedepth_hits > MAX_TREEDEPTH_HITS:
-        problems.append(
+        warnings.append(
             f"{treedepth_hits} draws hit the maximum tree depth: the posterior is badly scaled "
-            "or correlated; sampling is slow and may be incomplete."
+            "or correlated in places, so sampling was slow (R-hat and ESS say whether it "
+            "still mixed). More tuning (--tune) often gives a better-adapted step size."
         )
     # E-BFMI needs the energy; samplers that do not record it leave it NaN (not a failure).
     if np.isfinite(min_ebfmi) and min_ebfmi < MIN_EBFMI:
@@ -173,4 +181,5 @@ def compute_diagnostics(fit: xr.DataTree, var_names: list[str]) -> Diagnostics:
         draws=draws,
         chains=chains,
         problems=problems,
+        warnings=warnings,
     )
