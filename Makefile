@@ -22,7 +22,10 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/atlas-bayes demo --out $(DEMO_OUT) --force
 
+# The browser test (tests/test_report_browser.py) needs Debian's chromium: installed here
+# when missing and apt-get exists, else the test skips and says how to install it.
 test: $(STAMP)
+	@command -v chromium >/dev/null || (command -v apt-get >/dev/null && apt-get install -y -qq chromium) || echo "chromium not installed: the browser test will skip"
 	$(PY) -m pytest
 
 lint: $(STAMP)

@@ -1,7 +1,9 @@
 """The ``atlas-bayes`` command line.
 
-Exit codes: 0 success, 2 bad input (nothing is written), 3 reserved for a failed convergence
-gate under ``--strict``.
+Conventions of every subcommand: ``--help`` shows examples; exit codes 0 success, 2 bad input
+(nothing is written), 3 a fit failed its convergence gate under ``--strict`` (the output is
+still written, to inspect); an existing output is replaced only with ``--force``; ``--quiet``
+prints nothing on success, and progress is shown only on a terminal.
 """
 
 import argparse
@@ -15,14 +17,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from atlas_bayes.cli_args import add_interval_options, add_strict_option, probability
+from atlas_bayes.exit_codes import EXIT_BAD_INPUT, EXIT_OK, strict_exit_code
 from atlas_bayes.inference.sampling import SAMPLERS
-from atlas_bayes.intervals import CI_KIND, CI_PROB
+from atlas_bayes.intervals import CI_PROB
 from atlas_bayes.recommend_cli import add_recommend_parser
 from atlas_bayes.study import StudyValidationError, load_study
-
-EXIT_OK = 0
-EXIT_BAD_INPUT = 2
-EXIT_NOT_CONVERGED = 3
+from atlas_bayes.validation.cli import add_crossval_parser
 
 #: Issues printed before "... and N more": enough to fix a file, few enough to read.
 MAX_ISSUES_SHOWN = 50
@@ -79,9 +80,9 @@ def _summary_fit(args: argparse.Namespace) -> int:
     fit = load_fit(args.target)
     if args.json:
         print(json.dumps(fit_summary_json(fit, args.ci_prob, args.ci_kind), indent=1, default=str))
-        return EXIT_OK
-    print_fit_summary(_console(args), fit, args.ci_prob, args.ci_kind)
-    return EXIT_OK
+    else:
+        print_fit_summary(_console(args), fit, args.ci_prob, args.ci_kind)
+    return strict_exit_code([fit], args.strict)
 
 
 def cmd_summary_study(args: argparse.Namespace) -> int:
@@ -147,12 +148,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _progress(args: argparse.Namespace) -> bool:
+    # nutpie draws its progress bar on stderr.
     return not getattr(args, "quiet", False) and sys.stderr.isatty()
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
     """Fit a variant to a study and save the posterior."""
-    from atlas_bayes.fit_report import diagnostics_sentence
+    from atlas_bayes.fit_report import print_gate_verdict
     from atlas_bayes.inference import SamplerSettings, fit_variant
     from atlas_bayes.variants import load_variant
 
@@ -169,7 +171,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         seed=args.seed,
         target_accept=args.target_accept,
         mass_matrix=args.mass_matrix,
-    )
+    ).for_variant(spec)
     console = _console(args)
     console.print(
         f"fitting [bold]{escape(spec.name)}[/] to {escape(str(args.study))} "
@@ -178,17 +180,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     )
     fit = fit_variant(study, spec, settings, progress=_progress(args))
     fit.save(out, overwrite=args.force)
-    verdict = diagnostics_sentence(fit)
-    if fit.diagnostics.passed:
-        console.print(f"[green]{escape(verdict)}[/]")
-    else:
-        Console(stderr=True, highlight=False, soft_wrap=True).print(
-            f"[bold red]WARNING: {escape(verdict)}[/] Do not use these numbers until this is fixed."
-        )
+    print_gate_verdict(console, fit)
     console.print(f"wrote {escape(str(out))} ({fit.meta['fit_seconds']:.0f} s)")
-    if args.strict and not fit.diagnostics.passed:
-        return EXIT_NOT_CONVERGED
-    return EXIT_OK
+    return strict_exit_code([fit], args.strict)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -218,7 +212,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
         f"wrote {len(table)} predictions to {escape(str(out))} (mean, median, 50 % and 90 % "
         "equal-tailed posterior predictive intervals, in nats per token)"
     )
-    return EXIT_OK
+    if not fit.diagnostics.passed:
+        _warn_gate([fit])
+    return strict_exit_code([fit], args.strict)
+
+
+def _warn_gate(fits: Sequence) -> None:
+    names = ", ".join(fit.spec.name for fit in fits if not fit.diagnostics.passed)
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"[bold red]WARNING:[/] {escape(names)} failed the convergence gate: treat the numbers "
+        "with caution (atlas-bayes summary FIT.nc says why)"
+    )
 
 
 def cmd_prior_check(args: argparse.Namespace) -> int:
@@ -296,6 +300,36 @@ def cmd_report(args: argparse.Namespace) -> int:
     if failed:
         names = escape(", ".join(failed))
         console.print(f"[yellow]note:[/] the report flags fits that failed the gate: {names}")
+    return strict_exit_code(fits, args.strict)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Compare fits of the same observations by PSIS-LOO (exit 2 if they cannot be)."""
+    from atlas_bayes.comparison import ComparisonError, compare_fits
+    from atlas_bayes.comparison.console import print_comparison
+    from atlas_bayes.inference import FitFileError, load_fit
+
+    fits = []
+    for path in args.fits:
+        try:
+            fits.append(load_fit(path))
+        except FitFileError as err:
+            raise BadInput(f"cannot compare: {err}") from None
+    # Variant names label the fits, unless two fits share one: then their file names do.
+    names = [fit.spec.name for fit in fits]
+    if len(set(names)) < len(names):
+        names = [path.stem for path in args.fits]
+        if len(set(names)) < len(names):
+            names = [str(path) for path in args.fits]
+    try:
+        comparison = compare_fits(dict(zip(names, fits, strict=True)))
+    except ComparisonError as err:
+        raise BadInput(f"cannot compare: {err}") from None
+    if args.json:
+        files = {name: str(path) for name, path in zip(names, args.fits, strict=True)}
+        print(json.dumps({**comparison.to_dict(), "files": files}, indent=1))
+        return EXIT_OK
+    print_comparison(_console(args), comparison)
     return EXIT_OK
 
 
@@ -303,7 +337,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Run the main job on the bundled study."""
     from atlas_bayes.demo import run_demo
 
-    return run_demo(out=Path(args.out), force=args.force, console=_console(args), quick=args.quick)
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise BadInput(f"{out} exists; pass --force to replace it")
+    console = _console(args)
+    return run_demo(
+        out=out,
+        force=args.force,
+        quick=args.quick,
+        strict=args.strict,
+        console=console,
+        # Spinners only for a person watching a terminal, never in logs or pipes.
+        progress=not args.quiet and console.is_terminal,
+    )
 
 
 EXAMPLES = {
@@ -316,6 +362,7 @@ EXAMPLES = {
         examples:
           atlas-bayes summary fit.nc
           atlas-bayes summary fit.nc --ci-prob 0.5 --ci-kind hdi --json
+          atlas-bayes summary fit.nc --strict   # exit 3 if the fit failed its gate
           atlas-bayes summary data/atlas_sim
         """,
     "fit": """
@@ -326,24 +373,33 @@ EXAMPLES = {
     "predict": """
         examples:
           atlas-bayes predict dc.nc new_runs/ --out predictions.csv
+          atlas-bayes predict dc.nc new_runs/ --out predictions.csv --force --strict
         """,
     "prior-check": """
         examples:
           atlas-bayes prior-check data/atlas_sim --model atlas
+          atlas-bayes prior-check my_study --model my_variant.toml --draws 1000 --json
         """,
     "simulate": """
         examples:
           atlas-bayes simulate --seed 11 --out /tmp/sim
+          atlas-bayes simulate --seed 3 --out /tmp/sim --force
           atlas-bayes validate /tmp/sim
         """,
     "demo": """
         examples:
-          atlas-bayes demo --out demo-out
+          atlas-bayes demo --out demo-out           # about 7 minutes on 2 idle cores
+          atlas-bayes demo --out /tmp/first --quick # under 3 minutes: curse + atlas_matrix
+          atlas-bayes demo --out demo-out --force --strict --quiet
+
+        writes into --out (complete, or not at all): report.html and report.md (the
+        uncertainty report), recommendations.json, summary.md and fits/<variant>.nc
         """,
     "report": """
         examples:
           atlas-bayes report fits/atlas_matrix.nc fits/curse.nc --out report.html
           atlas-bayes report fits/*.nc --study data/atlas_sim --out out/report.html --force
+          atlas-bayes report fit.nc --out report.html --ci-prob 0.8 --ci-kind hdi --strict
         """,
 }
 
@@ -394,8 +450,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("target", type=Path, help="a fit file (FIT.nc) or a study folder")
     p.add_argument("--json", action="store_true", help="machine-readable summary")
-    p.add_argument("--ci-prob", type=float, default=CI_PROB, help="interval probability (0.9)")
-    p.add_argument("--ci-kind", choices=("eti", "hdi"), default=CI_KIND, help="interval kind")
+    add_interval_options(p)
+    add_strict_option(p, "the fit")
 
     p = add("fit", cmd_fit, "Fit a model variant to a study with NUTS; save the posterior.")
     p.add_argument("study", type=Path, help="study folder")
@@ -403,8 +459,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="fit file to write (FIT.nc)")
     p.add_argument("--sampler", choices=SAMPLERS, default="nutpie", help="NUTS implementation")
     p.add_argument("--chains", type=int, default=4)
-    p.add_argument("--draws", type=int, default=1000, help="kept draws per chain")
-    p.add_argument("--tune", type=int, default=500, help="tuning draws per chain")
+    p.add_argument(
+        "--draws", type=int, default=None, help="kept draws per chain (default: the variant's)"
+    )
+    p.add_argument(
+        "--tune", type=int, default=None, help="tuning draws per chain (default: the variant's)"
+    )
     p.add_argument("--seed", type=int, default=0, help="the one random seed")
     p.add_argument(
         "--target-accept",
@@ -419,7 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="nutpie's mass-matrix adaptation (default: the variant's model.mass_matrix)",
     )
-    p.add_argument("--strict", action="store_true", help="exit 3 if the fit did not converge")
+    add_strict_option(p, "the fit")
     p.add_argument("--force", action="store_true", help="replace an existing fit file")
 
     p = add("predict", cmd_predict, "Predict losses for a study's (run, language) pairs.")
@@ -427,13 +487,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("study", type=Path, help="study folder listing what to predict (loss optional)")
     p.add_argument("--out", type=Path, required=True, help="CSV to write")
     p.add_argument("--seed", type=int, default=0, help="seed of the predictive noise draws")
+    add_strict_option(p, "the fit")
     p.add_argument("--force", action="store_true", help="replace an existing file")
 
     p = add("prior-check", cmd_prior_check, "What a variant's priors imply for a study.")
     p.add_argument("study", type=Path, help="study folder")
     p.add_argument("--model", required=True, help="variant name or .toml path")
     p.add_argument("--draws", type=int, default=500, help="prior draws")
-    p.add_argument("--ci-prob", type=float, default=CI_PROB, help="interval probability (0.9)")
+    p.add_argument(
+        "--ci-prob",
+        type=probability,
+        default=CI_PROB,
+        help=f"equal-tailed interval probability (default {CI_PROB})",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -443,6 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing output folder")
 
     add_recommend_parser(add)
+    add_crossval_parser(add)
 
     p = add(
         "report", cmd_report, "Write the uncertainty report of fits (self-contained HTML + .md)."
@@ -451,13 +518,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="HTML file to write (report.html)")
     p.add_argument("--study", type=Path, default=None, help="the study folder, for its summary")
     p.add_argument("--no-markdown", action="store_true", help="skip the Markdown version")
-    p.add_argument("--ci-prob", type=float, default=CI_PROB, help="interval probability (0.9)")
-    p.add_argument("--ci-kind", choices=("eti", "hdi"), default=CI_KIND, help="interval kind")
+    add_interval_options(p)
+    add_strict_option(p, "any fit")
     p.add_argument("--force", action="store_true", help="replace existing report files")
 
-    p = add("demo", cmd_demo, "Run the main job on the bundled simulated study.")
+    p = add("compare", cmd_compare, "Rank fits of the same observations by PSIS-LOO.")
+    p.epilog = textwrap.dedent(
+        """
+        examples:
+          atlas-bayes compare chinchilla.nc data_constrained.nc atlas.nc
+          atlas-bayes compare fits/*.nc --json
+        exit 2: fits of different studies or observations, a fit without log-likelihood, or
+        an unreadable file
+        """
+    )
+    p.add_argument("fits", type=Path, nargs="+", help="fit files (FIT.nc ...) of one study")
+    p.add_argument("--json", action="store_true", help="machine-readable comparison")
+
+    p = add(
+        "demo",
+        cmd_demo,
+        "Run the main job on the bundled simulated study: fit curse, atlas_matrix and "
+        "crossover, compute the headline recommendations, write the uncertainty report.",
+    )
     p.add_argument("--out", type=Path, default=Path("demo-out"), help="output folder")
-    p.add_argument("--quick", action="store_true", help="fewer draws, for a first look")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="two variants (curse, atlas_matrix) with short chains, for a first look",
+    )
+    add_strict_option(p, "any fit")
     p.add_argument("--force", action="store_true", help="replace an existing output folder")
     return parser
 
@@ -467,10 +557,12 @@ def _input_errors() -> tuple[type[Exception], ...]:
     from atlas_bayes.inference import FitFileError
     from atlas_bayes.inference.sampling import SamplerUnavailable, SettingsError
     from atlas_bayes.modeling.data import ModelDataError
+    from atlas_bayes.validation import FitMethodError, SplitError
     from atlas_bayes.variants import SpecError
 
     return (
         SpecError, FitFileError, ModelDataError, SamplerUnavailable, SettingsError, DecisionError,
+        SplitError, FitMethodError,
     )  # fmt: skip
 
 

@@ -17,15 +17,59 @@ def diagnostics_sentence(fit: Fit) -> str:
     d = fit.diagnostics
     # E-BFMI needs the sampler's energy; samplers that do not record it get no figure.
     ebfmi = "" if math.isnan(d.min_ebfmi) else f"min E-BFMI {d.min_ebfmi:.2f}, "
+    # Likewise the step counts (a posterior built without a sampler has none).
+    steps = (
+        ""
+        if math.isnan(d.mean_steps_per_draw)
+        else f"{d.mean_steps_per_draw:.0f} gradient evaluations per draw "
+    )
     facts = (
         f"max R-hat {d.max_rhat:.3f}, min ESS bulk {d.min_ess_bulk:.0f} / tail "
         f"{d.min_ess_tail:.0f}, {d.divergences} divergences, {d.treedepth_hits} tree-depth "
-        f"hits, {ebfmi}{d.mean_steps_per_draw:.0f} gradient "
-        f"evaluations per draw ({d.chains} chains x {d.draws} draws)"
+        f"hits, {ebfmi}{steps}({d.chains} chains x {d.draws} draws)"
     )
+    warnings = "".join(f" Warning: {w}" for w in d.warnings)
     if d.passed:
-        return f"Converged: {facts}."
-    return "NOT CONVERGED: " + " ".join(d.problems) + f" ({facts})"
+        return f"Converged: {facts}.{warnings}"
+    return "NOT CONVERGED: " + " ".join(d.problems) + f" ({facts}){warnings}"
+
+
+def gate_headline(fit: Fit) -> str:
+    """The verdict in one line: ``converged``, or each failed check without its advice."""
+    if fit.diagnostics.passed:
+        return "converged"
+    # Each problem is "what failed: why. What to do."; keep "what failed: why".
+    return "NOT CONVERGED: " + "; ".join(p.split(". ")[0] for p in fit.diagnostics.problems)
+
+
+def print_gate_verdict(console: Console, fit: Fit, brief: bool = False) -> None:
+    """Print the convergence verdict: green on ``console``, or a red warning on stderr.
+
+    A failed gate goes to stderr so that it is seen even when stdout is redirected or
+    ``--quiet``; it tells the user not to use the numbers yet.
+
+    Parameters
+    ----------
+    console
+        Where a passed gate is printed.
+    fit
+        The fit.
+    brief
+        One line per fit (:func:`gate_headline`), for commands that fit several variants and
+        write the full diagnostics elsewhere.
+    """
+    if brief:
+        verdict = f"{fit.spec.name}: {gate_headline(fit)}."
+        advice = "Treat its numbers with caution; the report says why."
+    else:
+        verdict = diagnostics_sentence(fit)
+        advice = "Do not use these numbers until this is fixed."
+    if fit.diagnostics.passed:
+        console.print(f"[green]{escape(verdict)}[/]")
+        return
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"[bold red]WARNING: {escape(verdict)}[/] {advice}"
+    )
 
 
 def fit_summary_json(fit: Fit, ci_prob: float, ci_kind: str) -> dict[str, Any]:

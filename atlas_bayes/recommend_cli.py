@@ -5,7 +5,8 @@ probability and kind head the interval column) and any notes (extrapolation, rep
 ``--json`` prints the same fields (``quantity``, ``unit``, ``mean``, ``median``, ``ci_prob``,
 ``ci_kind``, ``ci_low``, ``ci_high``, ``draws``) for machines. A request the fit cannot answer
 (unknown language, a decision its variant does not support, a budget that makes no sense)
-exits with code 2 and says why.
+exits with code 2 and says why; with ``--strict``, answers from a fit that failed its
+convergence gate exit with code 3 (after printing them, with a warning).
 """
 
 import argparse
@@ -21,8 +22,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from atlas_bayes.cli_args import add_interval_options, add_strict_option
 from atlas_bayes.decisions import Decision, probability_below
-from atlas_bayes.intervals import CI_KIND, CI_PROB, interval_label
+from atlas_bayes.exit_codes import strict_exit_code
+from atlas_bayes.intervals import interval_label
 
 EXAMPLES = """
 examples:
@@ -32,7 +35,43 @@ examples:
   atlas-bayes recommend fits/crossover.nc crossover --language de --params 2e9 --tokens 2e11
   atlas-bayes recommend fits/atlas_matrix.nc sources --target fr --json
   atlas-bayes recommend fits/atlas_matrix.nc mixture --target sw --tokens 1e11 --quantile 0.9
+  atlas-bayes recommend fits/curse.nc add-languages --from 4 --to 8 --ci-prob 0.5 --strict
+
+each DECISION has its own --help (atlas-bayes recommend FIT.nc sources --help)
 """
+
+#: Examples of each decision, shown by ``recommend FIT.nc DECISION --help``.
+DECISION_EXAMPLES = {
+    "compute-optimal": """
+        examples:
+          atlas-bayes recommend fits/atlas.nc compute-optimal --language fr --compute 1e21
+          atlas-bayes recommend fits/atlas.nc compute-optimal --language fr --target-loss 2.5
+          atlas-bayes recommend fits/curse.nc compute-optimal --language fr --compute 1e21 \\
+              --languages 8
+        """,
+    "add-languages": """
+        examples:
+          atlas-bayes recommend fits/curse.nc add-languages --from 12 --to 24
+          atlas-bayes recommend fits/curse.nc add-languages --from 4 --to 64 --language sw --json
+        """,
+    "crossover": """
+        examples:
+          atlas-bayes recommend fits/crossover.nc crossover --language de --params 2e9
+          atlas-bayes recommend fits/crossover.nc crossover --language de --params 2e9 \\
+              --tokens 2e11 --below loss_difference=0
+        """,
+    "sources": """
+        examples:
+          atlas-bayes recommend fits/atlas_matrix.nc sources --target fr
+          atlas-bayes recommend fits/atlas_matrix.nc sources --target sw --top 3 --json
+        """,
+    "mixture": """
+        examples:
+          atlas-bayes recommend fits/atlas_matrix.nc mixture --target sw --tokens 1e11
+          atlas-bayes recommend fits/atlas_matrix.nc mixture --target sw --tokens 1e11 \\
+              --params 1e9 --quantile 0.9
+        """,
+}
 
 
 def _positive_float(text: str) -> float:
@@ -57,10 +96,16 @@ def add_recommend_parser(add: Callable[..., argparse.ArgumentParser]) -> None:
     decisions = p.add_subparsers(dest="decision", required=True, metavar="DECISION")
 
     def decision(name: str, help_text: str) -> argparse.ArgumentParser:
-        d = decisions.add_parser(name, help=help_text, description=help_text)
+        d = decisions.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=textwrap.dedent(DECISION_EXAMPLES[name]),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         d.add_argument("--json", action="store_true", help="machine-readable output")
-        d.add_argument("--ci-prob", type=float, default=CI_PROB, help="interval probability")
-        d.add_argument("--ci-kind", choices=("eti", "hdi"), default=CI_KIND, help="interval kind")
+        add_interval_options(d)
+        add_strict_option(d, "the fit")
         d.add_argument(
             "--below",
             type=_below,
@@ -235,7 +280,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         if extra is not None:
             payload["table"] = json.loads(extra.to_json(orient="records"))
         print(json.dumps(payload, indent=1))
-        return 0
+        return strict_exit_code([fit], args.strict)
     console = Console(quiet=args.quiet, highlight=False)
     if args.decision == "sources":
         # The ranking is the answer; the per-source draws of four quantities are for --json.
@@ -243,6 +288,6 @@ def cmd_recommend(args: argparse.Namespace) -> int:
             columns={"bts_mean": "BTS"}
         )
         print_decision(console, decision, shown, None, args)
-        return 0
+        return strict_exit_code([fit], args.strict)
     print_decision(console, decision, table, extra, args)
-    return 0
+    return strict_exit_code([fit], args.strict)

@@ -6,6 +6,16 @@ import pytensor
 import pytest
 import xarray as xr
 
+# The report's fits and the rendered report, shared by every test module of the session.
+from report_fits import (  # noqa: F401
+    crossover_fit,
+    curse_fit,
+    evil_study,
+    matrix_fit,
+    pair_fits,
+    report,
+)
+
 from atlas_bayes.resources import bundled_study_path
 from atlas_bayes.study import Study, load_study
 

@@ -53,6 +53,7 @@ def report_document(
     ci_prob: float = CI_PROB,
     ci_kind: str = CI_KIND,
     max_draws: int | None = sections.MAX_PREDICTIVE_DRAWS,
+    intro: str = "",
 ) -> Document:
     """Compute every section that some fit can fill and compose the report.
 
@@ -68,6 +69,8 @@ def report_document(
     max_draws
         Posterior draws used for the predictive check and the bands of figures (thinned
         evenly; None: all). Tables of posterior summaries always use every draw.
+    intro
+        A sentence or two under the title on what the fits are for (plain text; escaped).
 
     Returns
     -------
@@ -139,6 +142,7 @@ def report_document(
         facts=facts,
         banners=compose.banners(diagnostics, fitted["study_matches"]),
         sections=[part for part in parts if part is not None],
+        intro=intro,
     )
 
 
@@ -151,6 +155,7 @@ def build_report(
     ci_kind: str = CI_KIND,
     overwrite: bool = False,
     max_draws: int | None = sections.MAX_PREDICTIVE_DRAWS,
+    intro: str = "",
 ) -> ReportPaths:
     """Write the uncertainty report of ``fits`` as self-contained HTML (and Markdown).
 
@@ -178,6 +183,8 @@ def build_report(
     max_draws
         Posterior draws for the predictive check and figure bands (see
         :func:`report_document`).
+    intro
+        What the fits are for, shown under the title (see :func:`report_document`).
 
     Returns
     -------
@@ -208,7 +215,7 @@ def build_report(
                 raise FileExistsError(
                     f"{path} exists; pass overwrite=True (--force) to replace the report"
                 )
-    document = report_document(fits, study, ci_prob, ci_kind, max_draws)
+    document = report_document(fits, study, ci_prob, ci_kind, max_draws, intro)
     html = render_html(document)
     markdown = render_markdown(document) if out_md is not None else None
     with atomic_file(out_html, overwrite=overwrite) as staging:

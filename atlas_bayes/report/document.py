@@ -129,12 +129,15 @@ class Document:
         Warnings shown before the first section.
     sections : list of Section
         Sections that some fit could fill, in order.
+    intro : str
+        What the fits are for, in a sentence or two, shown under the facts (empty: none).
     """
 
     title: str
     facts: list[str]
     banners: list[Banner]
     sections: list[Section]
+    intro: str = ""
 
 
 __all__ = [

@@ -16,7 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter
 
 from atlas_bayes.intervals import interval_label
 from atlas_bayes.report.formatting import number
@@ -83,7 +83,11 @@ def _colours(count: int) -> list:
 
 
 def predictive_check_figure(check: dict, fit_label: str) -> str:
-    """Observed against predicted loss with predictive intervals, and coverage by language.
+    """Residuals against the predicted loss with predictive intervals, and coverage by language.
+
+    Residuals (observed minus the predictive median) rather than observed against predicted:
+    losses span several nats while misfits are hundredths, so on an observed-against-predicted
+    plot every point sits on the diagonal and nothing can be read.
 
     Parameters
     ----------
@@ -102,45 +106,57 @@ def predictive_check_figure(check: dict, fit_label: str) -> str:
     label = f"{round(prob * 100)}"
     by_language = check["by_language"]
     wide = len(by_language) > 1
-    figure = _figure(12.5 if wide else 6.0, 4.6)
+    figure = _figure(12.5 if wide else 6.0, 4.8)
     axes = figure.subplots(1, 2, width_ratios=(1, 1.5)) if wide else [figure.subplots()]
     ax = axes[0]
     inside = table[f"inside_{label}"].to_numpy()
+    centre = table["median"].to_numpy()
+    # Each observation's predictive interval, around its median: a fitted observation's
+    # residual falls inside its own bar.
+    ax.vlines(
+        centre,
+        table[f"lower_{label}"].to_numpy() - centre,
+        table[f"upper_{label}"].to_numpy() - centre,
+        color="0.75",
+        lw=0.6,
+        zorder=1,
+        label=f"{prob:.0%} predictive interval",
+    )
+    residual = table["observed"].to_numpy() - centre
     for mask, colour, name in (
-        (inside, "#1f77b4", "observed inside its interval"),
-        (~inside, "#d62728", "observed outside its interval"),
+        (inside, "#1f77b4", "inside its interval"),
+        (~inside, "#d62728", "outside its interval"),
     ):
-        part = table[mask]
-        if part.empty:
-            continue
-        ax.errorbar(
-            part["median"],
-            part["observed"],
-            xerr=[part["median"] - part[f"lower_{label}"], part[f"upper_{label}"] - part["median"]],
-            fmt="o",
-            ms=2.5,
-            elinewidth=0.6,
-            alpha=0.6,
-            color=colour,
-            label=f"{name} ({mask.sum()})",
-        )
-    low = float(min(table[f"lower_{label}"].min(), table["observed"].min()))
-    high = float(max(table[f"upper_{label}"].max(), table["observed"].max()))
-    ax.plot([low, high], [low, high], color="0.3", lw=0.8, ls="--", label="observed = predicted")
-    ax.set_xlabel(f"predicted loss, median and {prob:.0%} predictive interval (nats per token)")
-    ax.set_ylabel("observed loss (nats per token)")
-    ax.set_title(plain(f"{fit_label}: observed against predicted"), fontsize=10)
-    ax.legend(fontsize=8, loc="upper left")
+        if mask.any():
+            ax.scatter(
+                centre[mask],
+                residual[mask],
+                s=5,
+                color=colour,
+                lw=0,
+                zorder=2,
+                label=f"observed {name} ({mask.sum()})",
+            )
+    ax.axhline(0, color="0.3", lw=0.8, ls="--", label="observed = predicted median")
+    ax.set_xlabel("predicted loss: posterior predictive median (nats per token)")
+    ax.set_ylabel("observed minus predicted (nats per token)")
+    ax.set_title(plain(f"{fit_label}: residuals and {prob:.0%} predictive intervals"), fontsize=10)
+    # Below the axes: residual clouds fill every corner.
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=2)
     if wide:
         ax = axes[1]
         order = by_language.sort_values("coverage")
         positions = np.arange(len(order))
-        ax.bar(positions, order["coverage"], color="#1f77b4", width=0.7)
+        coverage = order["coverage"].to_numpy(float)
+        ax.vlines(positions, prob, coverage, color="#1f77b4", lw=1)
+        ax.plot(positions, coverage, "o", color="#1f77b4", ms=4)
         ax.axhline(prob, color="#d62728", lw=1, ls="--", label=f"nominal {prob:.0%}")
         ax.set_xticks(positions, [plain(c) for c in order["language"]], rotation=90, fontsize=7)
-        ax.set_ylim(0, 1.02)
+        # Dots on stems from the nominal level, so the axis can zoom to where they differ.
+        ax.set_ylim(max(0.0, min(float(coverage.min()), prob) - 0.05), 1.01)
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
         ax.set_ylabel(f"share inside the {prob:.0%} predictive interval")
-        ax.set_xlabel("evaluation language")
+        ax.set_xlabel("evaluation language (lowest coverage first)")
         ax.set_title("coverage by language", fontsize=10)
         ax.legend(fontsize=8, loc="lower right")
     return png_uri(figure)
@@ -154,6 +170,18 @@ def _shade_beyond(ax: Axes, start: float, text: str) -> None:
     ax.text(
         0.98, 0.97, text, transform=ax.transAxes, ha="right", va="top", fontsize=7, color="0.35"
     )
+
+
+def _legend_on_top(ax: Axes, rows: int, **kwargs) -> None:
+    """A legend in the top right corner, in headroom added above the data so it hides none.
+
+    Loss curves fall from left to right, so the top right is empty once the y axis extends a
+    little above the highest curve; ``rows`` (legend lines, the title included) sets how much.
+    """
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, high + (high - low) * (0.12 + 0.1 * rows))
+    # Below the "beyond the fitted ..." label of _shade_beyond.
+    ax.legend(loc="upper right", bbox_to_anchor=(1, 0.93), framealpha=0.9, **kwargs)
 
 
 def scaling_figure(scaling: dict, fit_label: str, ci_prob: float, ci_kind: str) -> str:
@@ -195,7 +223,15 @@ def scaling_figure(scaling: dict, fit_label: str, ci_prob: float, ci_kind: str) 
         ax.set_title(plain(f"{code}"), fontsize=10)
         ax.set_xlabel("tokens of the language seen (log scale)")
         ax.set_ylabel("loss (nats per token)")
-        ax.legend(title="model size N", fontsize=7, title_fontsize=7, loc="lower left")
+        columns = 2 if len(sizes) > 2 else 1
+        _legend_on_top(
+            ax,
+            rows=1 + -(-len(sizes) // columns),
+            title="model size N",
+            fontsize=7,
+            title_fontsize=7,
+            ncols=columns,
+        )
     figure.suptitle(
         plain(
             f"{fit_label}: expected loss with its {interval_label(ci_prob, ci_kind)} (bands); "
@@ -234,7 +270,7 @@ def fan_figure(
             ax.axvline(
                 unique / per_param, color="#8c564b", lw=0.8, ls=":", label="tokens = unique tokens"
             )
-            ax.legend(fontsize=7, loc="upper right", bbox_to_anchor=(1, 0.9))
+            _legend_on_top(ax, rows=1, fontsize=7, ncols=2)
         ax.set_title(plain(code), fontsize=10)
         ax.set_xlabel("model size N (log scale)")
         ax.set_ylabel("expected loss (nats per token)")
@@ -275,8 +311,10 @@ def transfer_figure(transfer: dict, fit_label: str, panel: str) -> str:
     if panel == "mean":
         limit = float(np.nanpercentile(np.abs(values), 99)) or 1.0
         norm, title = TwoSlopeNorm(0.0, -limit, limit), "posterior mean tau (0 = no transfer)"
+        scale = "tau: own-token equivalents per source token"
     else:
         norm, title = TwoSlopeNorm(0.5, 0.0, 1.0), "P(tau > 0): probability that the source helps"
+        scale = "P(tau > 0)"
     figure = _figure(max(6.0, 0.22 * n_source + 2.2), max(4.0, 0.22 * n_target + 1.6))
     ax = figure.subplots()
     image = ax.imshow(np.ma.masked_invalid(values), cmap="RdBu", norm=norm, aspect="auto")
@@ -293,6 +331,7 @@ def transfer_figure(transfer: dict, fit_label: str, panel: str) -> str:
     )
     colourbar = figure.colorbar(image, ax=ax, shrink=0.6, pad=0.01)
     colourbar.ax.tick_params(labelsize=8)
+    colourbar.set_label(scale, fontsize=8)
     return png_uri(figure)
 
 
@@ -334,9 +373,11 @@ def frontier_figure(frontier: dict, fit_label: str, ci_prob: float, ci_kind: str
                 unique = frontier["unique_tokens"].get(code)
                 if unique is not None:
                     ax.axhline(unique, color=colour, lw=0.9, ls=":")
+                    # On a white box: the frontier's own curve often crosses the label.
                     ax.text(
                         ax.get_xlim()[0], unique, plain(f" unique tokens of {code}"),
                         color=colour, fontsize=7, va="bottom",
+                        bbox={"facecolor": "white", "alpha": 0.8, "lw": 0, "pad": 1},
                     )  # fmt: skip
         largest = max(extent[1] for extent in frontier["fitted_compute"].values())
         _shade_beyond(ax, largest, "beyond the fitted compute")

@@ -100,6 +100,8 @@ def render_markdown(document: Document) -> str:
     """
     lines = [f"# {markdown_text(document.title)}", ""]
     lines += [f"- {markdown_text(fact)}" for fact in document.facts]
+    if document.intro:
+        lines += ["", markdown_text(document.intro)]
     for banner in document.banners:
         lines += ["", f"> **WARNING: {markdown_text(banner.title)}**"]
         lines += [f"> - {markdown_text(item)}" for item in banner.items]

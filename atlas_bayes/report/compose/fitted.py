@@ -133,7 +133,8 @@ def fitted_section(data: dict[str, Any], ci_prob: float, ci_kind: str) -> Sectio
                 f"{v['sampler']}: {v['chains']} chains x {v['draws']} draws after {v['tune']} "
                 f"tuning, target accept {v['target_accept']}",
                 v["created"],
-                f"{seconds:.0f} s" if isinstance(seconds, int | float) else "n/a",
+                # A no-break space keeps "100 s" on one line in a narrow column.
+                f"{seconds:.0f}\u00a0s" if isinstance(seconds, int | float) else "n/a",
                 short_hash(v["study_hash"]),
                 versions or "not recorded",
             )

@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from atlas_bayes.decisions.languages import MULTIPLIED
 from atlas_bayes.intervals import interval_label
@@ -169,6 +170,7 @@ def _crossover_blocks(
     )
     blocks: list[Block] = [
         Heading(f"Pretrain or finetune ({label})"),
+        Paragraph(_crossover_summary(rows_at, at)),
         make_table(
             rows,
             ("language", f"crossover tokens, {header}", "P(curves cross)", "the paper"),
@@ -189,6 +191,23 @@ def _crossover_blocks(
         ),
     ]
     return blocks
+
+
+def _crossover_summary(rows: pd.DataFrame, at: float) -> str:
+    """One sentence over the table: how many languages cross, and where."""
+    crossing = rows[rows["p_crossover"] >= 0.5]
+    text = (
+        f"At {number(at, 'parameters')} parameters the two curves cross in most posterior draws "
+        f"for {len(crossing)} of {len(rows)} languages"
+    )
+    if crossing.empty:
+        return text + "."
+    low, high = crossing["mean"].min(), crossing["mean"].max()
+    return (
+        text + f", at posterior means from {number(low, 'tokens')} to {number(high, 'tokens')} "
+        "tokens of the language; for the others, finetuning stays ahead (or the posterior "
+        "cannot tell) within the range searched."
+    )
 
 
 def _paper_range() -> tuple[float, float]:

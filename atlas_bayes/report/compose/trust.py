@@ -104,6 +104,17 @@ def _loo_blocks(comparisons: list[dict[str, Any]]) -> list[Block]:
             blocks.append(
                 Note(f"The LOO comparison of study {study} failed: {entry['error']}", "warning")
             )
+        if entry.get("unavailable"):
+            fitted = ", ".join(f"{label} {count}" for label, count in entry["not_comparable"])
+            blocks.append(
+                Paragraph(
+                    f"No LOO comparison for study {study}: each fit was fitted to its own "
+                    f"selection of runs (observations: {fitted}), and LOO compares "
+                    "predictions of the same observations only. Use the predictive check "
+                    "above to judge each fit."
+                )
+            )
+            continue
         for label, count in entry["not_comparable"]:
             blocks.append(
                 Note(
@@ -125,9 +136,10 @@ def trust_section(
         Paragraph(
             f"A fit passes the convergence gate when every free parameter has R-hat at most "
             f"{MAX_RHAT}, bulk and tail effective sample sizes of at least {MIN_ESS:.0f}, no "
-            f"divergent transitions, no draw at the maximum tree depth and E-BFMI of at least "
-            f"{MIN_EBFMI} (Vehtari et al. 2021; Betancourt 2016). A failed gate means the "
-            "intervals below may be wrong, not only wide."
+            f"divergent transitions and E-BFMI of at least {MIN_EBFMI} (Vehtari et al. 2021; "
+            "Betancourt 2016). A failed gate means the intervals below may be wrong, not only "
+            "wide. Draws that hit the maximum tree depth are counted as a warning: they cost "
+            "time, not validity."
         )
     ]
     rows = []
@@ -160,8 +172,17 @@ def trust_section(
         )
     )
     for _, row in diagnostics.iterrows():
+        if row["passed"]:
+            blocks.append(Note(f"{row['fit']}: {row['sentence']}", "info"))
+            continue
+        # The banner at the top lists each problem with what to do; here, what failed.
+        failures = "; ".join(problem.split(". ")[0] for problem in row["problems"])
         blocks.append(
-            Note(f"{row['fit']}: {row['sentence']}", "info" if row["passed"] else "warning")
+            Note(
+                f"{row['fit']} failed the gate: {failures}. What to do: see the warning at the "
+                "top of the report.",
+                "warning",
+            )
         )
     blocks.append(Heading("Posterior predictive check"))
     first = next(iter(checks.values()))
@@ -194,11 +215,14 @@ def trust_section(
         blocks.append(
             Figure(
                 figures.predictive_check_figure(check, label),
-                alt=f"Observed against predicted loss for {label}, and coverage by language.",
+                alt=f"Residuals of {label} against the predicted loss, and coverage by language.",
                 caption=(
-                    f"{label}: observed loss against the predictive median, bars the "
-                    f"{outer:.0%} equal-tailed predictive interval (red: observed outside it); "
-                    f"right, the share inside it per language (dashed: nominal {outer:.0%})."
+                    f"{label}: left, each observed loss minus its posterior predictive median "
+                    f"(dots; red: outside its interval) and its {outer:.0%} equal-tailed "
+                    "predictive interval around that median (grey bars), against the "
+                    "predicted loss; right, the share of each language's losses inside their "
+                    f"{outer:.0%} interval (dashed: nominal {outer:.0%}). Points should scatter "
+                    "evenly around 0 with no trend; a trend is misfit."
                 ),
             )
         )

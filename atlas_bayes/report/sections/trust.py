@@ -118,8 +118,10 @@ def loo_comparisons(fits: Sequence[Fit], labels: Sequence[str]) -> list[dict[str
     list of dict
         One per study with two fits or more: ``study_hash``, ``fits`` (labels compared),
         ``table`` (the comparison, or None), ``error`` (why it failed, or None),
-        ``warnings`` (ArviZ's warnings, such as Pareto k), ``not_comparable`` (labels of the
-        study's fits fitted to other observations, with their observation counts).
+        ``unavailable`` (True when no two fits share their observations: nothing to compare,
+        which is no failure), ``warnings`` (ArviZ's warnings, such as Pareto k),
+        ``not_comparable`` (labels of the study's fits fitted to other observations, with
+        their observation counts; with ``unavailable``, every fit).
     """
     by_study: dict[str, list[int]] = {}
     for i, fit in enumerate(fits):
@@ -138,15 +140,17 @@ def loo_comparisons(fits: Sequence[Fit], labels: Sequence[str]) -> list[dict[str
             "fits": [labels[i] for i in compared],
             "table": None,
             "error": None,
+            "unavailable": False,
             "warnings": [],
             "not_comparable": [(labels[i], int(fits[i].data.sizes["obs"])) for i in others],
             "observations": int(fits[compared[0]].data.sizes["obs"]),
         }
         if len(compared) < 2:
-            entry["error"] = (
-                "every fit of this study was fitted to different observations (different run "
-                "selections), and LOO compares predictions of the same observations only"
-            )
+            # Variants of different designs (curse, crossover, ...) fit different runs: LOO
+            # does not apply, which a reader should not take for a failure.
+            entry["unavailable"] = True
+            entry["fits"] = []
+            entry["not_comparable"] = [(labels[i], int(fits[i].data.sizes["obs"])) for i in members]
         else:
             try:
                 with warnings.catch_warnings(record=True) as caught:

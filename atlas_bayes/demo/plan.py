@@ -1,0 +1,95 @@
+"""What the demo fits, with which sampler settings, and which interval it reports.
+
+The settings are chosen so that ``atlas-bayes demo`` finishes in under 10 minutes (about 7)
+and ``atlas-bayes demo --quick`` in under 3 on an idle 2-core machine (see docs/report.md for
+the measurements; another process on the same cores slows both down about 1.6 times). The
+chains are shorter than the 4 chains x 1000 draws of ``atlas-bayes fit``, so a fit may fail
+its convergence gate (too few effective draws); the report then says so above every number,
+and ``--strict`` exits with code 3.
+"""
+
+from dataclasses import dataclass
+
+from atlas_bayes.inference import SamplerSettings
+from atlas_bayes.resources import BUNDLED_STUDY_SEED
+
+#: The demo's credible interval, for every number it prints or writes.
+DEMO_CI_PROB = 0.9
+DEMO_CI_KIND = "eti"
+
+
+@dataclass(frozen=True)
+class DemoFit:
+    """One variant the demo fits, and how.
+
+    Attributes
+    ----------
+    variant : str
+        Name of a shipped variant (``models/<variant>.toml``).
+    settings : SamplerSettings
+        Sampler settings (seed: the bundled study's).
+    """
+
+    variant: str
+    settings: SamplerSettings
+
+    def describe(self) -> str:
+        """``"curse: 4 chains x 500 draws after 400 tuning (nutpie, seed 11)"``."""
+        s = self.settings
+        return (
+            f"{self.variant}: {s.chains} chains x {s.draws} draws after {s.tune} tuning "
+            f"({s.sampler}, seed {s.seed})"
+        )
+
+
+def _settings(chains: int, draws: int, tune: int) -> SamplerSettings:
+    return SamplerSettings(chains=chains, draws=draws, tune=tune, seed=BUNDLED_STUDY_SEED)
+
+
+#: Full mode: the three variants behind the headline recommendations. Per iteration of 4
+#: chains on 2 idle cores, crossover costs about 0.35 s, atlas_matrix 0.15 s and curse 0.04 s
+#: (plus 20-30 s of compiling each; measured 2026-11-30), so crossover and atlas_matrix get
+#: the fewest draws: about 7 minutes in all, with the report.
+FULL_PLAN = (
+    DemoFit("curse", _settings(4, 300, 300)),
+    DemoFit("atlas_matrix", _settings(4, 250, 250)),
+    DemoFit("crossover", _settings(4, 250, 250)),
+)
+#: Quick mode: no crossover fit (it alone would take the whole budget), shorter chains.
+QUICK_PLAN = (
+    DemoFit("curse", _settings(4, 150, 150)),
+    DemoFit("atlas_matrix", _settings(4, 100, 125)),
+)
+
+
+def report_intro(plan: tuple[DemoFit, ...]) -> str:
+    """The report's opening words for the demo: what the study is, how the fits were run."""
+    settings = "; ".join(
+        f"{item.variant} {item.settings.draws} draws after {item.settings.tune} tuning"
+        for item in plan
+    )
+    return (
+        f"Made by atlas-bayes demo from the bundled simulated study (seed {BUNDLED_STUDY_SEED}): "
+        "simulated, not real data, so every answer has a known true value (summary.md sets "
+        "them beside the estimates). To finish in minutes the demo samples short chains "
+        f"(nutpie, 4 chains each: {settings}), far shorter than atlas-bayes fit's 1000 draws "
+        "after 500 tuning. A fit that fails its convergence gate below shows what that "
+        "warning looks like, and its numbers are illustrations: refit the variant with "
+        "atlas-bayes fit for numbers to act on."
+    )
+
+
+def demo_plan(quick: bool) -> tuple[DemoFit, ...]:
+    """The fits of the demo: :data:`QUICK_PLAN` if ``quick``, else :data:`FULL_PLAN`."""
+    return QUICK_PLAN if quick else FULL_PLAN
+
+
+__all__ = [
+    "DEMO_CI_KIND",
+    "DEMO_CI_PROB",
+    "FULL_PLAN",
+    "QUICK_PLAN",
+    "DemoFit",
+    "demo_plan",
+    "report_intro",
+]
