@@ -3,7 +3,7 @@
 The settings are chosen so that ``atlas-bayes demo`` finishes in under 10 minutes (about 7)
 and ``atlas-bayes demo --quick`` in under 3 on an idle 2-core machine (see docs/report.md for
 the measurements; another process on the same cores slows both down about 1.6 times). The
-chains are shorter than the 4 chains x 1000 draws of ``atlas-bayes fit``, so a fit may fail
+chains are shorter than the draws each variant asks for in ``atlas-bayes fit``, so a fit may fail
 its convergence gate (too few effective draws); the report then says so above every number,
 and ``--strict`` exits with code 3.
 """
@@ -72,8 +72,8 @@ def report_intro(plan: tuple[DemoFit, ...]) -> str:
         f"Made by atlas-bayes demo from the bundled simulated study (seed {BUNDLED_STUDY_SEED}): "
         "simulated, not real data, so every answer has a known true value (summary.md sets "
         "them beside the estimates). To finish in minutes the demo samples short chains "
-        f"(nutpie, 4 chains each: {settings}), far shorter than atlas-bayes fit's 1000 draws "
-        "after 500 tuning. A fit that fails its convergence gate below shows what that "
+        f"(nutpie, 4 chains each: {settings}), far shorter than the draws each variant asks "
+        "for in atlas-bayes fit. A fit that fails its convergence gate below shows what that "
         "warning looks like, and its numbers are illustrations: refit the variant with "
         "atlas-bayes fit for numbers to act on."
     )
