@@ -1,13 +1,12 @@
 """Section 2, can these numbers be trusted: the gate, the predictive check, LOO."""
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
-import arviz as az
 import numpy as np
 import pandas as pd
 
+from atlas_bayes.comparison.loo import ComparisonError, compare_fits, observation_key
 from atlas_bayes.inference import Fit
 from atlas_bayes.inference.predict import predictive_loss, summarise_predictions
 from atlas_bayes.modeling.build import OBSERVED
@@ -96,17 +95,6 @@ def predictive_check(
     }
 
 
-def _observation_key(fit: Fit) -> tuple[str, int]:
-    data = fit.data
-    joined = "\x00".join(
-        f"{r}\x01{lang}"
-        for r, lang in zip(
-            data["run_id"].values.astype(str), data["eval_language"].values.astype(str), strict=True
-        )
-    )
-    return str(fit.meta.get("study_hash", "")), hash(joined)
-
-
 def loo_comparisons(fits: Sequence[Fit], labels: Sequence[str]) -> list[dict[str, Any]]:
     """LOO comparisons (``arviz.compare`` on ``log_loss``) of fits of the same observations.
 
@@ -119,7 +107,7 @@ def loo_comparisons(fits: Sequence[Fit], labels: Sequence[str]) -> list[dict[str
         One per study with two fits or more: ``study_hash``, ``fits`` (labels compared),
         ``table`` (the comparison, or None), ``error`` (why it failed, or None),
         ``unavailable`` (True when no two fits share their observations: nothing to compare,
-        which is no failure), ``warnings`` (ArviZ's warnings, such as Pareto k),
+        which is no failure), ``warnings`` (the Pareto k verdict in words, when some k is high),
         ``not_comparable`` (labels of the study's fits fitted to other observations, with
         their observation counts; with ``unavailable``, every fit).
     """
@@ -132,7 +120,7 @@ def loo_comparisons(fits: Sequence[Fit], labels: Sequence[str]) -> list[dict[str
             continue
         groups: dict[tuple[str, int], list[int]] = {}
         for i in members:
-            groups.setdefault(_observation_key(fits[i]), []).append(i)
+            groups.setdefault(observation_key(fits[i]), []).append(i)
         compared = max(groups.values(), key=len)
         others = [i for i in members if i not in compared]
         entry: dict[str, Any] = {
@@ -152,15 +140,15 @@ def loo_comparisons(fits: Sequence[Fit], labels: Sequence[str]) -> list[dict[str
             entry["fits"] = []
             entry["not_comparable"] = [(labels[i], int(fits[i].data.sizes["obs"])) for i in members]
         else:
+            # The package's comparison (atlas_bayes.comparison), so the report and
+            # `atlas-bayes compare` give the same numbers and the same Pareto k verdict.
             try:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    entry["table"] = az.compare(
-                        {labels[i]: fits[i].tree for i in compared},
-                        var_name=OBSERVED,
-                        round_to="none",
-                    )
-                entry["warnings"] = sorted({str(w.message).split(". ")[0] for w in caught})
+                comparison = compare_fits({labels[i]: fits[i] for i in compared})
+                entry["table"] = comparison.arviz_table
+                if comparison.table["n_high_k"].any():
+                    entry["warnings"] = [comparison.pareto_k_summary()]
+            except ComparisonError as err:
+                entry["error"] = str(err)
             except Exception as err:  # noqa: BLE001 - any failure is reported in words
                 entry["error"] = f"{type(err).__name__}: {err}"
         out.append(entry)
