@@ -54,6 +54,8 @@ def fit_in_stages(
     """
     if settings.sampler != "nutpie":
         raise ValueError(f"the demo compiles for nutpie; got sampler {settings.sampler!r}")
+    # As fit_variant: unset draws and tuning are the variant's.
+    settings = settings.for_variant(spec)
     tell = on_stage or (lambda stage: None)
     seconds: dict[str, float] = {}
     started = dt.datetime.now(dt.UTC)
