@@ -22,11 +22,13 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/atlas-bayes demo --out $(DEMO_OUT) --force
 
+# Two pytest-xdist workers: compiling a model uses one core, so a second worker fills the other
+# (tests sharing the sampled session fits stay on one worker; see tests/conftest.py).
 # The browser test (tests/test_report_browser.py) needs Debian's chromium: installed here
 # when missing and apt-get exists, else the test skips and says how to install it.
 test: $(STAMP)
 	@command -v chromium >/dev/null || (command -v apt-get >/dev/null && apt-get install -y -qq chromium) || echo "chromium not installed: the browser test will skip"
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check atlas_bayes tests benchmarks

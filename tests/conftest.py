@@ -21,6 +21,19 @@ from atlas_bayes.study import Study, load_study
 
 SMALL_LANGUAGES = ("en", "fr", "sw")
 
+#: Session fixtures that sample real fits (tens of seconds each). `make test` spreads the tests
+#: over two pytest-xdist workers, whose session fixtures are their own: every test that uses
+#: one of these runs on the same worker, so each fit is made once.
+SHARED_FITS = frozenset({"pair_fits", "matrix_fit", "crossover_fit", "report"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config, items):
+    """Put the tests that share the sampled session fits in one xdist group (--dist loadgroup)."""
+    for item in items:
+        if SHARED_FITS.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("shared_fits"))
+
 
 def cut_study(study: Study, languages, kinds) -> Study:
     """Runs of ``kinds`` that train only on ``languages``, evaluated on those languages."""
