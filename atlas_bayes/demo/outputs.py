@@ -204,8 +204,9 @@ def summary_markdown(run: DemoRun, table: pd.DataFrame) -> str:
         "",
         f"## Fits ({mode} mode)",
         "",
-        "The chains are shorter than `atlas-bayes fit`'s default (4 chains x 1000 draws after "
-        "500 tuning) so that the demo finishes in minutes; a fit can then fail its convergence "
+        "The chains are far shorter than those `atlas-bayes fit` runs (4 chains x 1000 draws "
+        "after 500 tuning, or more where a variant asks: 2500 for `atlas_matrix`, 3000 for "
+        "`crossover`) so that the demo finishes in minutes; a fit can then fail its convergence "
         "gate, and the report says so above its numbers.",
         "",
         "| fit | settings | convergence | compiling | sampling |",

@@ -67,12 +67,12 @@ def run_demo(
 
     Validates the bundled simulated study and checks that its seed re-creates it; fits
     ``curse``, ``atlas_matrix`` and ``crossover`` (``--quick``: ``curse`` and
-    ``atlas_matrix``) with nutpie and seed 11; computes the headline recommendations; writes
-    the report; prints where everything is and a table of the headline numbers. Sampler
-    settings (nutpie, 4 chains each, seed 11): full mode ``curse`` 300 draws after 300 tuning,
-    ``atlas_matrix`` and ``crossover`` 250 draws after 250 tuning (about 7 minutes on 2 idle
-    cores); ``--quick`` ``curse`` 150 draws after 150 tuning and ``atlas_matrix`` 100 after
-    125 (under 3 minutes). See :mod:`atlas_bayes.demo.plan`. Such short chains can fail the
+    ``atlas_matrix``) with nutpie and seed 11;
+    computes the headline recommendations; writes the report; prints where everything is and a
+    table of the headline numbers. Sampler settings: full mode 4 chains each, ``curse`` 300
+    draws after 300 tuning, ``atlas_matrix`` and ``crossover`` 250 after 250 (under 7 minutes
+    on 2 idle cores); ``--quick`` 2 chains each, ``curse`` 300 draws after 300 tuning, ``atlas_matrix`` 150 after 150 (under 3
+    minutes). See :mod:`atlas_bayes.demo.plan`. Such short chains can fail the
     convergence gate; the report and the summary then say so.
 
     Everything is written into a staging folder beside ``out`` and renamed into place at the
