@@ -71,9 +71,9 @@ def run_demo(
     computes the headline recommendations; writes the report; prints where everything is and a
     table of the headline numbers. Sampler settings: full mode 4 chains each, ``curse`` 300
     draws after 300 tuning, ``atlas_matrix`` and ``crossover`` 250 after 250 (under 7 minutes
-    on 2 idle cores); ``--quick`` 2 chains each, ``curse`` 300 draws after 300 tuning, ``atlas_matrix`` 150 after 150 (under 3
-    minutes). See :mod:`atlas_bayes.demo.plan`. Such short chains can fail the
-    convergence gate; the report and the summary then say so.
+    on 2 idle cores); ``--quick`` 2 chains each, ``curse`` 300 draws after 300 tuning,
+    ``atlas_matrix`` 150 after 150 (under 3 minutes). See :mod:`atlas_bayes.demo.plan`. Such
+    short chains can fail the convergence gate; the report and the summary then say so.
 
     Everything is written into a staging folder beside ``out`` and renamed into place at the
     end, so ``out`` is complete or absent: an error leaves no half-written folder.
