@@ -30,7 +30,8 @@ Per dataset and variant: NUTS at the variant's default settings (4 chains, its d
 tuning; the validation module's compiled refit ``nuts_fit``) and the grid-Huber baseline
 with a run-level bootstrap (``--bootstrap`` replicates, 400 by default: 1,000 would take
 3-4 minutes per gadre/data_constrained fit on this 2-core machine), through the validation
-module's point-fit protocol (``CVEntry`` + ``point_fit``).
+module's point-fit protocol (``CVEntry`` + ``point_fit``, with the package's fit method
+``atlas_bayes.baselines.HuberBootstrap``, as ``atlas-bayes crossval --baseline-bootstrap N``).
 
 Scores on the held-out runs (y = log-loss):
 
@@ -70,7 +71,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from atlas_bayes.baselines import BaselineFit, BaselineSettings, fit_baseline
+from atlas_bayes.baselines import HuberBootstrap
 from atlas_bayes.inference import SamplerSettings
 from atlas_bayes.inference.predict import mean_log_loss
 from atlas_bayes.modeling.data import build_model_data
@@ -99,8 +100,6 @@ AUTHORS = {
 }
 #: gadre: runs of at least this many parameters are held out (open_lm_1b and open_lm_7b).
 GADRE_HELDOUT_PARAMS = 1e9
-#: Consistency factor of the MAD for a normal scale.
-MAD_TO_SIGMA = 1.4826
 
 
 @dataclass
@@ -165,33 +164,6 @@ def cases(shared: Path, chinchilla_datablations: bool, pooled_gadre: bool) -> li
             )
         )
     return out
-
-
-class HuberBootstrap:
-    """Grid-Huber fit with run bootstrap as a validation ``FitMethod``.
-
-    Returns the replicates with ``sigma``: each replicate's robust residual scale
-    (1.4826 x MAD of log-loss residuals over the training runs). Keeps the last
-    :class:`BaselineFit` (for its point estimate and timings) in ``last``.
-    """
-
-    def __init__(self, n_bootstrap: int):
-        self.n_bootstrap = n_bootstrap
-        self.last: BaselineFit | None = None
-        self.seconds = float("nan")
-
-    def __call__(self, study: Study, spec: VariantSpec, seed: int) -> xr.Dataset:
-        started = time.perf_counter()
-        fit = fit_baseline(study, spec, BaselineSettings(n_bootstrap=self.n_bootstrap, seed=seed))
-        self.seconds = time.perf_counter() - started
-        self.last = fit
-        draws = fit.posterior.copy()
-        mu = mean_log_loss(DrawsFit(draws, spec, fit.data), fit.data).values[0]  # (B, obs)
-        residual = fit.data["log_loss"].values[None, :] - mu
-        center = np.median(residual, axis=1, keepdims=True)
-        sigma = MAD_TO_SIGMA * np.median(np.abs(residual - center), axis=1)
-        draws["sigma"] = (("chain", "draw"), sigma[None, :])
-        return draws
 
 
 def heldout_pairs(data: xr.Dataset) -> pd.DataFrame:

@@ -258,3 +258,59 @@ def test_cli_handler_writes_tables_and_json(serial_result, tiny_study_dir, tmp_p
     args = parser.parse_args(argv)
     assert args.func(args) == 2  # outputs exist, no --force
     assert "--force" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ grid-Huber baseline
+def test_huber_bootstrap_baseline_is_a_cross_validation_method(small_study):
+    from atlas_bayes.baselines import BaselineError, HuberBootstrap, baseline_entries
+
+    chinchilla = load_variant("chinchilla")
+    (entry,) = baseline_entries([chinchilla], n_bootstrap=20)
+    assert entry.method == "huber_bootstrap" and isinstance(entry.fit_method, HuberBootstrap)
+    result = cross_validate(small_study, [entry], ["top_tokens"], SETTINGS)
+    table = result.table
+    assert list(table["method"]) == ["huber_bootstrap"] and list(table["split"]) == ["top_tokens"]
+    row = table.iloc[0]
+    assert row["n_heldout"] > 0 and row["n_unpredicted"] == 0
+    assert np.isfinite(row[["r2", "mae", "elpd"]].astype(float)).all()
+    assert 0 <= row["cover50"] <= row["cover90"] <= 1
+    assert pd.isna(row["converged"])  # no convergence gate for a point fit
+    summary = result.summary
+    assert list(summary["method"]) == ["huber_bootstrap"] and summary["converged"].all()
+    assert "chinchilla (huber_bootstrap)" in result.sentence
+    # The replicates are the bootstrap's, each with its robust residual scale as noise.
+    last = entry.fit_method.last
+    assert last is not None and last.posterior.sizes["draw"] == 20
+    with pytest.raises(BaselineError, match="atlas_matrix"):
+        baseline_entries([load_variant("atlas_matrix")], n_bootstrap=20)
+    with pytest.raises(BaselineError, match="n_bootstrap must be >= 1"):
+        HuberBootstrap(0)
+
+
+@pytest.mark.slow
+def test_cli_baseline_bootstrap_adds_the_baseline_rows(tiny_study_dir, tmp_path, capsys):
+    parser = argparse.ArgumentParser()
+    add_crossval_parser(parser.add_subparsers())
+    out = tmp_path / "cv.csv"
+    argv = ["crossval", str(tiny_study_dir), "--model", "chinchilla", "--split", "top_tokens",
+            "--workers", "1", "--chains", "1", "--draws", "30", "--tune", "30",
+            "--baseline-bootstrap", "20", "--out", str(out)]  # fmt: skip
+    args = parser.parse_args(argv)
+    assert args.func(args) == 0
+    printed = capsys.readouterr().out
+    assert "huber_bootstrap" in printed and "20 run-bootstrap resamples" in printed
+    table = pd.read_csv(out)
+    assert list(table["method"]) == ["nuts", "huber_bootstrap"]
+    assert set(table["split"]) == {"top_tokens"} and (table["n_heldout"] > 0).all()
+    baseline = table.set_index("method").loc["huber_bootstrap"]
+    assert np.isfinite(baseline["r2"]) and 0 <= baseline["cover90"] <= 1
+    summary = pd.read_csv(tmp_path / "cv-summary.csv")
+    assert list(summary["method"]) == ["nuts", "huber_bootstrap"]
+    saved = json.loads(out.with_suffix(".json").read_text())
+    assert saved["meta"]["methods"] == ["nuts", "huber_bootstrap"]
+    assert saved["meta"]["baseline"]["n_bootstrap"] == 20
+    assert saved["folds"][0]["max_rhat"] is None  # one chain has no R-hat (-inf before JSON)
+    # A negative count is bad input, refused before anything is fitted.
+    args = parser.parse_args([*argv[:-4], "--baseline-bootstrap", "-1", "--out", str(out)])
+    assert args.func(args) == 2
+    assert "--baseline-bootstrap must be >= 0" in capsys.readouterr().err

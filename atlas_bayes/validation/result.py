@@ -108,6 +108,11 @@ def _fmt(value: float, digits: int = 2) -> str:
     return "n/a" if not np.isfinite(value) else f"{value:.{digits}f}"
 
 
+def _label(row: pd.Series) -> str:
+    """The variant, with its method unless it is the default NUTS fit."""
+    return row["variant"] + ("" if row["method"] == "nuts" else f" ({row['method']})")
+
+
 def describe(summary: pd.DataFrame) -> str:
     """One sentence: the best R^2 of each split and the range of 90 % coverage."""
     scored = summary[summary["folds"] > 0]
@@ -120,11 +125,10 @@ def describe(summary: pd.DataFrame) -> str:
         if ranked.empty:
             continue
         best = ranked.iloc[0]
-        label = best["variant"] + ("" if best["method"] == "nuts" else f" ({best['method']})")
-        text = f"{split}: {label} {_fmt(best['r2'])}"
+        text = f"{split}: {_label(best)} {_fmt(best['r2'])}"
         if len(ranked) > 1:
             worst = ranked.iloc[-1]
-            text += f" (lowest {worst['variant']} {_fmt(worst['r2'])})"
+            text += f" (lowest {_label(worst)} {_fmt(worst['r2'])})"
         parts.append(text)
     best = "; ".join(parts) if parts else "no R^2 could be computed"
     cover = scored["cover90"].dropna()
@@ -167,9 +171,11 @@ class CVResult:
         return describe(self.summary)
 
     def to_dict(self) -> dict[str, Any]:
-        """Everything, JSON-ready (NaN becomes None)."""
+        """Everything, JSON-ready (NaN and infinities become None)."""
 
         def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+            # Infinities too: a one-chain fit has no R-hat, and its max_rhat is -inf.
+            frame = frame.replace([np.inf, -np.inf], np.nan)
             clean = frame.astype(object).where(pd.notna(frame), None)
             return clean.to_dict(orient="records")
 
