@@ -8,8 +8,9 @@ of ``log E`` and of the exponents and its number of coefficient values; the coef
 are the two terms' log losses at the reference scales (``log_a = log A - alpha log N_ref``),
 so their six values are put where those live, ``{-4, ..., 1}`` (0.02 to 2.7 nats). The laws'
 extra parameters get a few values each: ``log_decay`` (log lambda, R_D* = 1/lambda from 2.7
-to 148 epochs' worth) and the transfer weights (start at no transfer; ``tau_other`` also at
-a small positive transfer, the paper's finding).
+to 148 epochs' worth), the transfer weights (start at no transfer; ``tau_other`` also at
+a small positive transfer, the paper's finding) and He et al.'s ``gamma`` (no effect of the
+sampling ratio, and the small positive effect the law's prior expects).
 
 The Huber objective is a weighted sum over observations, and a bootstrap replicate only
 changes the weights (how often each run is drawn). So the grid's residuals are computed once
@@ -40,6 +41,7 @@ DEFAULT_GRID: dict[str, tuple[float, ...]] = {
     "log_decay": (-5.0, -4.0, -3.0, -2.0, -1.0),
     "tau_top": (0.0,),
     "tau_other": (0.0, 0.1),
+    "gamma": (0.0, 0.2),
 }
 
 #: Largest number of (grid point x observation x slot) values held at once.

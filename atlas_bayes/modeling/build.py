@@ -154,13 +154,16 @@ def data_centres(data: xr.Dataset, spec: VariantSpec) -> dict[str, np.ndarray]:
     parameter term in proportion to ``(term / L)**2`` (the squared derivative of ``log L`` with
     respect to the term's log coefficient), so the pivot is the mean of ``log N`` weighted by
     it, with the term evaluated at the prior's central values; likewise for tokens (``D_t``,
-    the target's own tokens, stands in for D_eff).
+    the target's own tokens, stands in for D_eff; ``he_multilingual``'s data term is on the
+    run's total tokens, so those are used there).
     """
     arrays = model_inputs(data)
     target = data["target"].values
     n_languages = data.sizes["language"]
     loss = np.exp(data["log_loss"].values)
     own = arrays["own_tokens"]
+    if spec.law == "he_multilingual":
+        own = own * np.exp(-arrays["log_share"])
     centres = {}
     for scale, (coefficient, exponent), x in (
         ("params", ("log_a", "alpha"), arrays["log_params"] - np.log(spec.params_ref)),

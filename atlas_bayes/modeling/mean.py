@@ -23,7 +23,7 @@ from atlas_bayes.laws._xp import array_namespace, scatter_add
 #: The laws this module evaluates.
 LAWS = (
     "chinchilla", "data_constrained", "atlas", "atlas_matrix", "curse", "crossover",
-    "crossover_exponent",
+    "crossover_exponent", "he_multilingual",
 )  # fmt: skip
 
 #: Per-observation inputs, with their dimensions in the fit data layout.
@@ -44,6 +44,7 @@ INPUT_DIMS: dict[str, tuple[str, ...]] = {
     "other_rep_tokens": ("other_rep",),
     "other_rep_unique": ("other_rep",),
     "log_n_languages": ("obs",),
+    "log_share": ("obs",),
     "base_own_tokens": ("obs",),
     "own_unique": ("obs",),
     "base_named_tokens": ("obs",),
@@ -81,10 +82,12 @@ def predicted_log_loss(
     ----------
     law
         One of :data:`LAWS`: ``chinchilla``, ``data_constrained``, ``atlas``,
-        ``atlas_matrix``, ``curse``, ``crossover`` or ``crossover_exponent``.
+        ``atlas_matrix``, ``curse``, ``crossover``, ``crossover_exponent`` or
+        ``he_multilingual``.
     theta
         Per-observation parameter values: ``log_E``, ``log_a``, ``log_b``, ``alpha``, ``beta``
-        (and ``log_decay``, ``tau_other``) of shape ``(..., obs)``; ``tau_top`` of shape
+        (and ``log_decay``, ``tau_other``, ``gamma``) of shape ``(..., obs)``; ``tau_top`` of
+        shape
         ``(..., obs, slot)``. Shared parameters are broadcast to the ``obs`` axis too.
         Leading dimensions (posterior draws) broadcast.
     inputs
@@ -107,6 +110,10 @@ def predicted_log_loss(
     beta = theta["beta"]
     if law in ("chinchilla", "curse"):
         log_tokens = xp.log(inputs["own_tokens"])
+    elif law == "he_multilingual":
+        # He et al. (2024): D is the run's total tokens, all languages, without repetition
+        # saturation (their law has none); log D = log D_t - log p.
+        log_tokens = xp.log(inputs["own_tokens"]) - inputs["log_share"]
     elif law not in LAWS:
         raise ValueError(f"unknown law {law!r}")
     else:
@@ -136,6 +143,10 @@ def predicted_log_loss(
             theta["log_penalty"] - theta["gamma"] * log_params - log_loss
         )
         log_loss = log_loss + xp.log1p(penalty)
+    elif law == "he_multilingual":
+        # L * p^-gamma: the target's sampling ratio p scales the whole loss (log p = 0 for a
+        # monolingual run, which therefore says nothing about gamma).
+        log_loss = log_loss - theta["gamma"] * inputs["log_share"]
     return log_loss
 
 
@@ -250,6 +261,10 @@ def model_inputs(data: xr.Dataset) -> dict[str, np.ndarray]:
     out["other_rep_unique"] = unique[other_obs, other_src]
     # Curse: K, the languages the run trained on (its checkpoints included).
     out["log_n_languages"] = np.log(np.maximum((tokens > 0).sum(axis=1), 1)).astype(float)
+    # He et al.'s multilingual law: log p, the target's share of the run's tokens (every
+    # source column counts: the fit's sources are all the languages its runs trained on).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["log_share"] = np.log(own_tokens / tokens.sum(axis=1)).astype(float)
     # Crossover: the target's tokens in the checkpoint a finetune run started from.
     base_own = data["base_own_tokens"].values if "base_own_tokens" in data else np.zeros(n_obs)
     out["base_own_tokens"] = base_own.astype(float)

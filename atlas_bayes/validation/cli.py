@@ -106,7 +106,7 @@ def add_crossval_parser(register: Any) -> argparse.ArgumentParser:
         metavar="N",
         help="also fit each variant with the grid-Huber baseline and N run-bootstrap resamples, "
         f"as method {HUBER_BOOTSTRAP} (default 0: off; variants of the laws chinchilla, "
-        "data_constrained and atlas)",
+        "data_constrained, atlas and he_multilingual)",
     )
     p.add_argument(
         "--out", type=Path, default=Path("crossval.csv"), help="per-fold CSV (crossval.csv)"

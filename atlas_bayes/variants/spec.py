@@ -52,6 +52,11 @@ LAW_PARAMETERS["crossover_exponent"] = {
     "log_beta_ratio": "log of the finetuned curve's data exponent over the scratch curve's",
 }
 LAW_PARAMETERS["atlas_matrix"] = dict(LAW_PARAMETERS["data_constrained"])
+#: He et al. (2024): the Chinchilla law on the run's total tokens, times p^-gamma.
+LAW_PARAMETERS["he_multilingual"] = {
+    **LAW_PARAMETERS["chinchilla"],
+    "gamma": "exponent of the target's sampling ratio p: L = (E + A/N^alpha + B/D^beta) p^-gamma",
+}
 #: Laws whose runs include finetuning from a checkpoint (the others describe pretraining).
 FINETUNE_LAWS = ("crossover", "crossover_exponent")
 #: Parameters indexed by (language, source slot) rather than by language.

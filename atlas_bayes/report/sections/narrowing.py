@@ -26,6 +26,13 @@ RUN_ADVICE = {
     "phi": "capacity runs at more numbers of languages K (and larger K)",
     "psi": "capacity runs at more numbers of languages K (and larger K)",
 }
+#: Where a law gives a parameter name another meaning: He et al.'s gamma is the exponent of the
+#: language's share p of the mixture, not the crossover penalty's size dependence.
+RUN_ADVICE_BY_LAW = {
+    "he_multilingual": {
+        "gamma": "runs that mix this language with others at more shares (p < 1)",
+    },
+}
 
 
 def relative_widths(fit: Fit, ci_prob: float, ci_kind: str) -> pd.DataFrame:
@@ -41,12 +48,13 @@ def relative_widths(fit: Fit, ci_prob: float, ci_kind: str) -> pd.DataFrame:
         ``ci_high``, ``relative_width``, ``advice`` (which runs would inform it).
     """
     table = fit.parameter_summary(ci_prob=ci_prob, ci_kind=ci_kind, hyper=False)
+    advice = RUN_ADVICE | RUN_ADVICE_BY_LAW.get(fit.spec.law, {})
     rows = []
     for key, row in table.iterrows():
         key = str(key)
         name, _, rest = key.partition("[")
         language = rest.rstrip("]").split(",")[0].strip() if rest else ""
-        if name not in RUN_ADVICE:
+        if name not in advice:
             continue
         if name.startswith("log_"):
             relative = (np.exp(row["ci_high"]) - np.exp(row["ci_low"])) / np.exp(row["mean"])
@@ -62,7 +70,7 @@ def relative_widths(fit: Fit, ci_prob: float, ci_kind: str) -> pd.DataFrame:
                 "ci_low": float(row["ci_low"]),
                 "ci_high": float(row["ci_high"]),
                 "relative_width": float(relative),
-                "advice": RUN_ADVICE[name],
+                "advice": advice[name],
             }
         )
     frame = pd.DataFrame(rows)
