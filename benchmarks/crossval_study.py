@@ -40,13 +40,14 @@ from atlas_bayes.study import load_study
 from atlas_bayes.validation import cross_validate
 from atlas_bayes.validation.cluster import connect, local_client
 
-VARIANTS = ("chinchilla", "data_constrained", "atlas", "atlas_matrix")
+VARIANTS = ("chinchilla", "data_constrained", "he_multilingual", "atlas", "atlas_matrix")
 SPLITS = ("random_runs", "largest_params", "top_tokens", "largest_compute", "unseen_mixtures")
 TRANSFER_AWARE = ("atlas", "atlas_matrix")
 #: The paper's Table 1 row nearest each variant, and its column for each split.
 PAPER_ROW = {
     "chinchilla": "multilingual.chinchilla",
     "data_constrained": "monolingual.data_constrained",
+    "he_multilingual": "multilingual.he2024",
     "atlas": "multilingual.atlas_full",
 }
 PAPER_COLUMN = {
@@ -115,7 +116,8 @@ def markdown(summary: pd.DataFrame, settings: SamplerSettings, meta: dict, sente
         "the held-out evaluations / mean of per-language R^2 (languages with >= 5 held-out "
         "points; the paper's monolingual rows are such means); in brackets "
         "the paper's Table 1 row nearest the variant (chinchilla: multilingual Chinchilla; "
-        "data_constrained: monolingual Muennighoff; atlas: multilingual ATLAS full). The study "
+        "data_constrained: monolingual Muennighoff; he_multilingual: multilingual He et al.; "
+        "atlas: multilingual ATLAS full). The study "
         "is simulated, so the numbers are not comparable with the paper's measurements, only "
         "their ordering is.",
         "",
