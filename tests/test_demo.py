@@ -34,17 +34,23 @@ def test_plans_fit_the_headline_variants_with_the_bundled_seed():
         assert item.variant in full
         assert item.settings.draws <= full[item.variant].draws
     for item in (*FULL_PLAN, *QUICK_PLAN):
-        assert item.settings.seed == BUNDLED_STUDY_SEED and item.settings.chains == 4
+        assert item.settings.seed == BUNDLED_STUDY_SEED
+    assert {item.settings.chains for item in FULL_PLAN} == {4}
+    # Quick mode: two chains each (four took 3 min 6 s, over its 3-minute budget).
+    assert {item.settings.chains for item in QUICK_PLAN} == {2}
     assert (DEMO_CI_PROB, DEMO_CI_KIND) == (0.9, "eti")
 
 
 def test_report_intro_says_simulated_and_states_every_setting():
     # Guards: the report's opening words name the data as simulated and give the settings.
-    intro = report_intro(FULL_PLAN)
-    assert "simulated, not real data" in intro
-    for item in FULL_PLAN:
-        s = item.settings
-        assert f"{item.variant} {s.draws} draws after {s.tune} tuning" in intro
+    for plan in (FULL_PLAN, QUICK_PLAN):
+        intro = report_intro(plan)
+        assert "simulated, not real data" in intro
+        for item in plan:
+            s = item.settings
+            assert f"{item.variant} {s.chains} chains x {s.draws} draws after {s.tune} tuning" in (
+                intro
+            )
 
 
 def test_true_answers_come_from_the_truth_file(truth):
@@ -125,5 +131,6 @@ def test_progress_names_each_stage_on_a_terminal(monkeypatch, curse_fit, tmp_pat
         out = tmp_path / f"demo-{progress}"
         assert demo_run.run_demo(out, console=console, progress=progress) == 0
         shown = buffer.getvalue()
-        for words in ("compiling the model", "sampling 4 chains", "rendering the report"):
+        sampling = f"sampling {QUICK_PLAN[0].settings.chains} chains"
+        for words in ("compiling the model", sampling, "rendering the report"):
             assert (words in shown) is progress, words
