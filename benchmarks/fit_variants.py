@@ -23,10 +23,10 @@ import numpy as np
 
 from atlas_bayes.findings.recovery import crossover_recovery, curse_recovery, transfer_recovery
 from atlas_bayes.inference import SamplerSettings, save_fit
-from atlas_bayes.inference.fit import assemble_fit
+from atlas_bayes.inference.fit import assemble_fit, sample_variant
 from atlas_bayes.inference.recovery import recovery_table
 from atlas_bayes.inference.refit import CompiledVariant
-from atlas_bayes.inference.sampling import compile_nutpie, run_sampler
+from atlas_bayes.inference.sampling import compile_nutpie
 from atlas_bayes.modeling.build import build_model
 from atlas_bayes.modeling.data import build_model_data
 from atlas_bayes.resources import bundled_study_path
@@ -75,14 +75,7 @@ def one_run(
     compiled = compile_nutpie(model, spec.initialization)
     t2 = time.perf_counter()
     started = dt.datetime.now(dt.UTC)
-    tree = run_sampler(
-        model,
-        settings,
-        compiled=compiled,
-        mass_matrix=spec.mass_matrix,
-        target_accept=spec.target_accept,
-        initialization=spec.initialization,
-    )
+    tree = sample_variant(model, spec, settings, compiled=compiled)
     t3 = time.perf_counter()
     fit = assemble_fit(tree, model, data, spec, settings, study, started)
     t4 = time.perf_counter()

@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 
 from atlas_bayes.inference import Fit, SamplerSettings
-from atlas_bayes.inference.fit import assemble_fit
-from atlas_bayes.inference.sampling import compile_nutpie, run_sampler
+from atlas_bayes.inference.fit import assemble_fit, sample_variant
+from atlas_bayes.inference.sampling import compile_nutpie
 from atlas_bayes.modeling.build import build_model
 from atlas_bayes.modeling.data import build_model_data
 from atlas_bayes.study import Study
@@ -69,14 +69,7 @@ def fit_in_stages(
 
     tell("sampling")
     clock = time.perf_counter()
-    tree = run_sampler(
-        model,
-        settings,
-        compiled=compiled,
-        mass_matrix=spec.mass_matrix,
-        target_accept=spec.target_accept,
-        initialization=spec.initialization,
-    )
+    tree = sample_variant(model, spec, settings, compiled=compiled)
     seconds["sampling"] = time.perf_counter() - clock
 
     # Deterministics, the pointwise log-likelihood and the diagnostics.

@@ -162,15 +162,47 @@ def fit_variant(
     data = build_model_data(study, spec)
     model = build_model(data, spec)
     started = dt.datetime.now(dt.UTC)
-    tree = run_sampler(
+    tree = sample_variant(model, spec, settings, progress=progress)
+    return assemble_fit(tree, model, data, spec, settings, study, started)
+
+
+def sample_variant(
+    model: Any,
+    spec: VariantSpec,
+    settings: SamplerSettings,
+    compiled: Any = None,
+    progress: bool = False,
+) -> xr.DataTree:
+    """Sample ``model`` with the variant's sampler hints: the one call every fit path makes.
+
+    Parameters
+    ----------
+    model
+        The variant's PyMC model.
+    spec
+        The variant: its mass-matrix adaptation and acceptance target (used unless
+        ``settings`` sets its own) and its chain starts.
+    settings
+        Sampler settings, draws and tuning already resolved (``settings.for_variant(spec)``).
+    compiled
+        A nutpie compiled model to reuse (compiled from ``model`` if None).
+    progress
+        Show the sampler's progress.
+
+    Returns
+    -------
+    xarray.DataTree
+        ``posterior`` (free variables) and ``sample_stats``.
+    """
+    return run_sampler(
         model,
         settings,
         progress=progress,
+        compiled=compiled,
         mass_matrix=spec.mass_matrix,
         target_accept=spec.target_accept,
         initialization=spec.initialization,
     )
-    return assemble_fit(tree, model, data, spec, settings, study, started)
 
 
 def assemble_fit(
@@ -210,4 +242,4 @@ def assemble_fit(
     return Fit(tree=tree, spec=spec, diagnostics=diagnostics, meta=meta)
 
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "Fit", "assemble_fit", "fit_variant"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "Fit", "assemble_fit", "fit_variant", "sample_variant"]

@@ -12,8 +12,8 @@ import numpy as np
 import pymc as pm
 import xarray as xr
 
-from atlas_bayes.inference.fit import Fit, assemble_fit
-from atlas_bayes.inference.sampling import SamplerSettings, compile_nutpie, run_sampler
+from atlas_bayes.inference.fit import Fit, assemble_fit, sample_variant
+from atlas_bayes.inference.sampling import SamplerSettings, compile_nutpie
 from atlas_bayes.modeling.build import build_model, data_coords, fit_data_arrays
 from atlas_bayes.modeling.data import ModelDataError, build_model_data
 from atlas_bayes.study import Study
@@ -84,14 +84,7 @@ class CompiledVariant:
             **{name: value for name, value in arrays.items() if name in self._shared}
         )
         started = dt.datetime.now(dt.UTC)
-        tree = run_sampler(
-            self.model,
-            settings,
-            compiled=compiled,
-            mass_matrix=self.spec.mass_matrix,
-            target_accept=self.spec.target_accept,
-            initialization=self.spec.initialization,
-        )
+        tree = sample_variant(self.model, self.spec, settings, compiled=compiled)
         with self.model:
             pm.set_data(arrays, coords=data_coords(arrays, data))
         try:
