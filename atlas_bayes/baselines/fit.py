@@ -393,15 +393,14 @@ def _objective_and_gradient(
 
 def _bounds(layout: ParameterLayout, n_languages: int) -> list[tuple[float | None, float | None]]:
     """Unbounded, as the published procedure, except :data:`PARAMETER_BOUNDS`."""
-    bounded = PARAMETER_BOUNDS
     per = [(None, None)] * layout.n_columns
     for name, cols in layout.columns.items():
-        if name in bounded:
-            per[cols] = [bounded[name]] * (cols.stop - cols.start)
+        if name in PARAMETER_BOUNDS:
+            per[cols] = [PARAMETER_BOUNDS[name]] * (cols.stop - cols.start)
     common = [(None, None)] * layout.n_shared
     for name, cols in layout.shared.items():
-        if name in bounded:
-            common[cols] = [bounded[name]] * (cols.stop - cols.start)
+        if name in PARAMETER_BOUNDS:
+            common[cols] = [PARAMETER_BOUNDS[name]] * (cols.stop - cols.start)
     return per * n_languages + common
 
 

@@ -87,8 +87,7 @@ def predicted_log_loss(
     theta
         Per-observation parameter values: ``log_E``, ``log_a``, ``log_b``, ``alpha``, ``beta``
         (and ``log_decay``, ``tau_other``, ``gamma``) of shape ``(..., obs)``; ``tau_top`` of
-        shape
-        ``(..., obs, slot)``. Shared parameters are broadcast to the ``obs`` axis too.
+        shape ``(..., obs, slot)``. Shared parameters are broadcast to the ``obs`` axis too.
         Leading dimensions (posterior draws) broadcast.
     inputs
         The arrays of :data:`INPUT_DIMS` (see :func:`model_inputs`).
