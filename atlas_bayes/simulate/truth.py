@@ -297,9 +297,20 @@ def fit_power_law(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 def calibrate_gamma(
     target_exponent: float, exponent_of_gamma: Any, bracket: tuple[float, float] = (-0.5, 2.0)
 ) -> float:
-    """Gamma at which the crossover-compute exponent equals ``target_exponent``."""
+    """Gamma at which the crossover-compute exponent equals ``target_exponent``.
+
+    A large gamma can leave the small models without any crossover in range, so the exponent
+    is undefined (NaN) at the bracket's upper end for some truths (seed 2). The upper end is
+    then halved towards the lower one until the exponent is defined there; a bracket that is
+    already defined is used as given, so truths that calibrated before are unchanged.
+    """
+    low, high = bracket
+    while not np.isfinite(exponent_of_gamma(high)):
+        if high - low < 1e-3:
+            raise ValueError(f"the crossover-compute exponent is undefined on {bracket}")
+        high = low + 0.5 * (high - low)
     return float(
-        optimize.brentq(lambda g: exponent_of_gamma(g) - target_exponent, *bracket, xtol=1e-6)
+        optimize.brentq(lambda g: exponent_of_gamma(g) - target_exponent, low, high, xtol=1e-6)
     )
 
 
