@@ -64,6 +64,7 @@ DECISION_EXAMPLES = {
         examples:
           atlas-bayes recommend fits/atlas_matrix.nc sources --target fr
           atlas-bayes recommend fits/atlas_matrix.nc sources --target sw --top 3 --json
+          atlas-bayes recommend fits/atlas_matrix.nc sources --target fr --include-pooled
         """,
     "mixture": """
         examples:
@@ -137,6 +138,11 @@ def add_recommend_parser(add: Callable[..., argparse.ArgumentParser]) -> None:
     d = decision("sources", "Source languages ranked by transfer to a target.")
     d.add_argument("--target", required=True)
     d.add_argument("--top", type=int, default=5, help="report P(in the top TOP)")
+    d.add_argument(
+        "--include-pooled",
+        action="store_true",
+        help='rank the pooled "other" source (many languages at once) beside the languages',
+    )
 
     d = decision("mixture", "The training mixture that minimises a target's loss.")
     d.add_argument("--target", required=True)
@@ -180,10 +186,11 @@ def decide(fit: Any, args: argparse.Namespace) -> tuple[Decision, pd.DataFrame |
 
         # One matrix for both views, so the ranking table and the draws agree.
         tau = transfer_matrix(fit)
+        pooled = args.include_pooled
         ranking = decisions.source_table(
-            fit, args.target, args.top, args.ci_prob, args.ci_kind, tau
+            fit, args.target, args.top, args.ci_prob, args.ci_kind, tau, include_pooled=pooled
         )
-        return decisions.rank_sources(fit, args.target, args.top, tau), ranking
+        return decisions.rank_sources(fit, args.target, args.top, tau, pooled), ranking
     params = args.params
     if params is None:
         # The mean-optimal mixture does not depend on N (the parameter term is a constant in

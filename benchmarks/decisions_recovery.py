@@ -371,7 +371,8 @@ def sources_check(fit: Any, truth: dict) -> dict:
     rows = []
     targets = [t for t in tau["target"].values.astype(str) if t in true_tau.index]
     for target in targets:
-        decision = rank_sources(fit, target, top=TOP, tau=tau)
+        # With 'other': the ranking with and without it are both reported below.
+        decision = rank_sources(fit, target, top=TOP, tau=tau, include_pooled=True)
         order = [str(s) for s in decision.draws["source"].values]
         mean = pd.Series(decision.draws["tau"].mean(("chain", "draw")).values, index=order)
         p_top = decision.draws["in_top"].mean(("chain", "draw")).values

@@ -732,8 +732,8 @@ def test_source_ranking_orders_by_mean_and_counts_the_top(matrix_data, matrix_sp
     posterior = transfer_posterior(matrix_data, matrix_spec, rng, 2, 40, constant=False)
     fit = fake_fit(matrix_spec, posterior, matrix_data)
     ranking = source_ranking(fit, "en")
-    assert "en" not in set(ranking["source"])
-    assert len(ranking) == matrix_data.sizes["source"] - 1
+    assert not {"en", OTHER_SOURCE} & set(ranking["source"])  # languages only by default
+    assert len(ranking) == matrix_data.sizes["source"] - 2
     assert list(ranking["rank"]) == list(range(1, len(ranking) + 1))
     assert ranking["mean"].is_monotonic_decreasing
     assert ranking["p_top5"].between(0, 1).all()
@@ -744,6 +744,23 @@ def test_source_ranking_orders_by_mean_and_counts_the_top(matrix_data, matrix_sp
     fixed = source_ranking(fake_fit(matrix_spec, constant, matrix_data), "fr", top=3)
     assert list(fixed["p_top3"]) == [1.0] * 3 + [0.0] * (len(fixed) - 3)
     tau = transfer_matrix(fake_fit(matrix_spec, constant, matrix_data))
-    row = tau.sel(target="fr").isel(chain=0, draw=0).drop_sel(source="fr")
+    row = tau.sel(target="fr").isel(chain=0, draw=0).drop_sel(source=["fr", OTHER_SOURCE])
     best = row.sortby(row, ascending=False)["source"].values[:3]
     assert list(fixed["source"][:3]) == list(best)
+
+
+def test_source_ranking_leaves_the_pooled_source_out_unless_asked(matrix_data, matrix_spec):
+    # Guards: the pooled "other" source (centred at tau 0.3 here, far above the languages'
+    # -0.05) would be first for every target and take a top-3 place in every draw; by default
+    # it is left out of the ranking and of P(in the top), and include_pooled puts it back.
+    rng = np.random.default_rng(11)
+    constant = transfer_posterior(matrix_data, matrix_spec, rng, 2, 3, constant=True)
+    fit = fake_fit(matrix_spec, constant, matrix_data)
+    languages = source_ranking(fit, "fr", top=3)
+    pooled = source_ranking(fit, "fr", top=3, include_pooled=True)
+    assert OTHER_SOURCE not in set(languages["source"])
+    assert pooled["source"].iloc[0] == OTHER_SOURCE and pooled["p_top3"].iloc[0] == 1.0
+    # Without "other" the third language enters the top 3 in every draw.
+    assert list(languages["source"][:3]) == list(pooled["source"][1:4])
+    assert languages["p_top3"].sum() == pytest.approx(3.0)
+    assert languages["p_top3"].iloc[2] == 1.0 and pooled["p_top3"].iloc[3] == 0.0

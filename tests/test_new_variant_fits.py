@@ -158,6 +158,23 @@ def test_recommend_json_has_the_summary_fields(saved_fits, capsys, fit, request_
             assert row["ci_low"] <= row["median"] <= row["ci_high"]
 
 
+def test_recommend_sources_passes_include_pooled_through(saved_fits, capsys):
+    # Guards: --include-pooled reaches the decision (the JSON's inputs say which ranking was
+    # asked) and the table and the per-source draws rank the same sources. This fit's runs
+    # have no pooled "other" source, so both rankings hold the same languages; leaving
+    # "other" out is tested on the bundled study's sources in test_findings.py.
+    argv = ["recommend", str(saved_fits["atlas_matrix"]), "sources", "--target", "en", "--json"]
+    found = {}
+    for extra in ([], ["--include-pooled"]):
+        assert main([*argv, *extra]) == 0
+        payload = json.loads(capsys.readouterr().out)
+        table_sources = [row["source"] for row in payload["table"]]
+        draw_sources = {row["source"] for row in payload["results"] if "source" in row}
+        assert set(table_sources) == draw_sources and "en" not in draw_sources
+        found[payload["inputs"]["include_pooled"]] = table_sources
+    assert set(found) == {False, True} and found[False] == found[True]
+
+
 def test_recommend_prints_a_table_with_the_interval_named(saved_fits, capsys):
     # Guards: the readable output names the interval's probability and kind.
     argv = ["recommend", str(saved_fits["crossover"]), "compute-optimal", "--language", "en"]

@@ -17,7 +17,7 @@ import xarray as xr
 from atlas_bayes import laws
 from atlas_bayes.decisions.parameters import require_variant
 from atlas_bayes.decisions.result import Decision, DecisionError
-from atlas_bayes.findings.transfer import in_top, source_ranking
+from atlas_bayes.findings.transfer import in_top, source_ranking, source_row
 from atlas_bayes.intervals import CI_KIND, CI_PROB
 from atlas_bayes.modeling.transfer import transfer_matrix
 from atlas_bayes.summaries import SAMPLE_DIMS, summarise_draws
@@ -31,7 +31,7 @@ UNITS = {
 
 
 def _target_row(
-    fit: Any, target: str, top: int, tau: xr.DataArray | None
+    fit: Any, target: str, top: int, tau: xr.DataArray | None, include_pooled: bool
 ) -> tuple[xr.DataArray, xr.DataArray]:
     """The full matrix and the target's row without the target itself (checked request)."""
     require_variant(fit, ("atlas_matrix",), "the ranking of sources")
@@ -46,12 +46,16 @@ def _target_row(
             f"unknown target language {target!r}: the fit has transfer rows for "
             f"{', '.join(targets)}"
         )
-    row = tau.sel(target=target, drop=True)
-    row = row.isel(source=np.flatnonzero(row["source"].values != target))
-    return tau, row
+    return tau, source_row(tau, target, include_pooled)
 
 
-def rank_sources(fit: Any, target: str, top: int = 5, tau: xr.DataArray | None = None) -> Decision:
+def rank_sources(
+    fit: Any,
+    target: str,
+    top: int = 5,
+    tau: xr.DataArray | None = None,
+    include_pooled: bool = False,
+) -> Decision:
     """Draws of the transfer from every source to ``target``, best source first.
 
     Parameters
@@ -65,6 +69,10 @@ def rank_sources(fit: Any, target: str, top: int = 5, tau: xr.DataArray | None =
     tau
         Precomputed :func:`~atlas_bayes.modeling.transfer.transfer_matrix` of ``fit`` (it
         dominates the time; pass it when ranking the sources of several targets).
+    include_pooled
+        Rank the pooled "other" source (a mixture's remainder, many languages at once) beside
+        the languages. Off by default: a planner picks languages, and "other" would take a
+        place in the top that no language can fill.
 
     Returns
     -------
@@ -82,7 +90,7 @@ def rank_sources(fit: Any, target: str, top: int = 5, tau: xr.DataArray | None =
     DecisionError
         Another law, an unknown target or a ``top`` below 1.
     """
-    _, row = _target_row(fit, target, top, tau)
+    _, row = _target_row(fit, target, top, tau, include_pooled)
     row = row.transpose(*SAMPLE_DIMS, "source")
     draws = xr.Dataset(
         {
@@ -99,7 +107,12 @@ def rank_sources(fit: Any, target: str, top: int = 5, tau: xr.DataArray | None =
         question=f"sources for {target}, ranked by expected transfer (posterior mean tau)",
         draws=draws,
         units=dict(UNITS),
-        inputs={"variant": fit.spec.name, "target": target, "top": top},
+        inputs={
+            "variant": fit.spec.name,
+            "target": target,
+            "top": top,
+            "include_pooled": include_pooled,
+        },
     )
 
 
@@ -110,12 +123,13 @@ def source_table(
     ci_prob: float = CI_PROB,
     ci_kind: str = CI_KIND,
     tau: xr.DataArray | None = None,
+    include_pooled: bool = False,
 ) -> pd.DataFrame:
     """The ranking of ``target``'s sources as a table, best first.
 
     Parameters
     ----------
-    fit, target, top, tau
+    fit, target, top, tau, include_pooled
         As for :func:`rank_sources`.
     ci_prob, ci_kind
         The credible interval of tau and BTS.
@@ -127,8 +141,8 @@ def source_table(
         the tau summary with ``ci_prob`` and ``ci_kind``, ``measured``, ``p_positive``,
         ``p_top{top}``) plus ``bts_mean``, ``bts_ci_low`` and ``bts_ci_high``.
     """
-    tau, row = _target_row(fit, target, top, tau)
-    table = source_ranking(fit, target, top, ci_prob, ci_kind, tau=tau)
+    tau, row = _target_row(fit, target, top, tau, include_pooled)
+    table = source_ranking(fit, target, top, ci_prob, ci_kind, tau, include_pooled)
     bts = summarise_draws(laws.transfer_to_bts(row), "BTS", "score", ci_prob, ci_kind)
     bts = bts.set_index("source")
     for column in ("mean", "ci_low", "ci_high"):

@@ -25,7 +25,6 @@ from atlas_bayes import decisions
 from atlas_bayes.demo import truth as true_values
 from atlas_bayes.inference import Fit
 from atlas_bayes.published import load_published
-from atlas_bayes.variants.transfer import OTHER_SOURCE
 
 #: Ratios K'/K of the adding-languages question (the paper's table).
 LANGUAGE_RATIOS = (2, 4, 8, 16)
@@ -197,11 +196,10 @@ def _allocation(fit: Fit, truth: dict[str, Any]) -> list[Headline]:
 
 def _sources(fit: Fit, truth: dict[str, Any]) -> list[Headline]:
     code = SOURCES_TARGET if SOURCES_TARGET in fit.languages else fit.languages[0]
+    # Languages only (the decision's default): a planner picks languages, and the pooled
+    # "other" source is many languages at once.
     decision = decisions.rank_sources(fit, code, top=SHOWN_SOURCES)
-    # A planner picks languages; the pooled "other" source is many languages at once (the
-    # report's rankings leave it out too). It stays in recommendations.json.
-    ranked = [str(s) for s in decision.draws["source"].values if str(s) != OTHER_SOURCE]
-    sources = ranked[:SHOWN_SOURCES]
+    sources = [str(s) for s in decision.draws["source"].values[:SHOWN_SOURCES]]
     shown = tuple(
         Shown(
             f"source {rank} for {code}: {source}, transfer tau",

@@ -11,6 +11,7 @@ from atlas_bayes.findings._fits import require_law
 from atlas_bayes.intervals import CI_KIND, CI_PROB
 from atlas_bayes.modeling.transfer import transfer_matrix
 from atlas_bayes.summaries import probability, summarise_draws
+from atlas_bayes.variants.transfer import OTHER_SOURCE
 
 
 def _off_diagonal(tau: xr.DataArray) -> xr.DataArray:
@@ -61,6 +62,33 @@ def transfer_summary(
     return table
 
 
+def source_row(tau: xr.DataArray, target: str, include_pooled: bool = False) -> xr.DataArray:
+    """The transfer to ``target`` from every other source.
+
+    Parameters
+    ----------
+    tau
+        The transfer matrix, ``(chain, draw, target, source)``.
+    target
+        A target of ``tau``.
+    include_pooled
+        Keep the pooled ``"other"`` source. It is a mixture's remainder, many languages at
+        once, so it is not something a planner can pick, and when it transfers well it takes
+        a place in every draw's top sources that no language can fill: left out by default,
+        so the ranking and P(in the top) are among languages only.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(chain, draw, source)`` without the target itself (and without "other" unless
+        ``include_pooled``).
+    """
+    row = tau.sel(target=target, drop=True)
+    sources = row["source"].values.astype(str)
+    keep = (sources != target) & (include_pooled | (sources != OTHER_SOURCE))
+    return row.isel(source=np.flatnonzero(keep))
+
+
 def in_top(row: xr.DataArray, top: int) -> xr.DataArray:
     """1 in the draws where a source is among the ``top`` best of that draw, else 0.
 
@@ -91,8 +119,24 @@ def source_ranking(
     ci_prob: float = CI_PROB,
     ci_kind: str = CI_KIND,
     tau: xr.DataArray | None = None,
+    include_pooled: bool = False,
 ) -> pd.DataFrame:
     """Sources of ``target`` ranked by posterior mean tau, with P(in the top ``top``).
+
+    Parameters
+    ----------
+    fit
+        A fit of an ``atlas_matrix`` variant.
+    target
+        The target language.
+    top
+        How many best sources count as "the top".
+    ci_prob, ci_kind
+        The credible interval of tau.
+    tau
+        Precomputed :func:`~atlas_bayes.modeling.transfer.transfer_matrix` (else computed).
+    include_pooled
+        Rank the pooled "other" source too (see :func:`source_row`; default: languages only).
 
     Returns
     -------
@@ -108,8 +152,7 @@ def source_ranking(
             f"no transfer row for target {target!r}; the fit has "
             f"{', '.join(map(str, tau['target'].values))}"
         )
-    row = tau.sel(target=target, drop=True)
-    row = row.isel(source=np.flatnonzero(row["source"].values != target))
+    row = source_row(tau, target, include_pooled)
     p_top = in_top(row, top).mean(("chain", "draw")).values
     table = summarise_draws(row, "tau", "share of own tokens", ci_prob, ci_kind)
     table["measured"] = table["measured"].astype(bool)

@@ -184,11 +184,10 @@ def transfer_data(
 
     width = matrix("ci_high") - matrix("ci_low")
     bilingual = bilingual_pairs(fit, index, columns)
-    # Rank among languages only: the pooled "other" source is many languages at once.
-    languages_only = tau.isel(source=np.flatnonzero(columns != OTHER_SOURCE))
     rankings = {}
     for target in _ranked_targets(tau, bilingual, targets):
-        table = source_table(fit, target, PAPER_TOP, ci_prob, ci_kind, tau=languages_only)
+        # Among languages only (source_table's default): "other" is many languages at once.
+        table = source_table(fit, target, PAPER_TOP, ci_prob, ci_kind, tau=tau)
         table = table.head(top).reset_index(drop=True)
         table["bilingual"] = [bool(bilingual.at[target, s]) for s in table["source"]]
         rankings[target] = table
