@@ -45,11 +45,13 @@ What these data can and cannot say
 - Sampling: with ``atlas_matrix``'s priors nearly every draw took 1023 leapfrog steps (the
   ridge that the unidentified split between ``log_E`` and ``log_a`` leaves in each domain).
   ``atlas_matrix_mixtures`` (the default here) fixes that split by its priors, centres the
-  data term at a domain's typical tokens and starts chains from prior draws: 493 gradient
-  evaluations per draw on all 512 mixtures, still not converged (R-hat 1.06, min ESS 68,
-  9 divergences, 11 % of draws at the maximum tree depth in 4 x 1000 draws): the data term's
-  coefficient, exponent and each domain's constant remain correlated (up to 0.94) because
-  the fitted betas are small (~0.1), which makes the term nearly linear in log D.
+  data term at a domain's typical tokens and starts chains from prior draws. With a ``beta``
+  per domain it took 493 gradient evaluations per draw on all 512 mixtures and did not
+  converge (R-hat 1.06, min ESS 68, 9 divergences, 11 % of draws at the maximum tree depth
+  in 4 x 1000 draws): each domain's coefficient, exponent and constant were correlated (up to
+  0.94), because the fitted betas are small (~0.1) and the term nearly linear in log D. With
+  ``beta`` shared (the variant since 2026-12-01): 160 per draw, none at the maximum depth, no
+  divergences, R-hat 1.03 and min ESS 118 in 4 x 1000 draws (about 3000 draws would pass).
 - ``test_*_1m`` and ``test_*_60m`` hold the same 256 mixtures; the predictions' ranks are
   nearly the same for both, so their rho differ through the observed losses.
 

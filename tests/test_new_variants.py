@@ -110,6 +110,8 @@ def test_mixture_sweep_variant_is_atlas_matrix_without_features(bundled_study):
     assert spec.transfer.features == ()
     assert spec.initialization == "prior" and not spec.anchor_log_e
     assert spec.parameters["log_E"].pooling == "shared"
+    # One data exponent: per-target exponents are a ridge at one N and one budget.
+    assert spec.parameters["beta"].pooling == "shared"
     assert VariantSpec.from_dict(spec.to_dict()) == spec
     model = build_model(build_model_data(bundled_study, spec), spec)
     assert model.named_vars_to_dims["tau_coefficient"] == ("transfer_feature",)
