@@ -51,7 +51,8 @@ What these data can and cannot say
   in 4 x 1000 draws): each domain's coefficient, exponent and constant were correlated (up to
   0.94), because the fitted betas are small (~0.1) and the term nearly linear in log D. With
   ``beta`` shared (the variant since 2026-12-01): 160 per draw, none at the maximum depth, no
-  divergences, R-hat 1.03 and min ESS 118 in 4 x 1000 draws (about 3000 draws would pass).
+  divergences, R-hat 1.03 and min ESS 118 in 4 x 1000 draws; in 4 x 3000 one transfer
+  residual (``tau_residual_z[70]``) still mixes slowly (R-hat 1.024, tail ESS 81).
 - ``test_*_1m`` and ``test_*_60m`` hold the same 256 mixtures; the predictions' ranks are
   nearly the same for both, so their rho differ through the observed losses.
 
