@@ -1,7 +1,8 @@
 """Fits of every kind for the report's tests, shared by the whole session (fits are slow).
 
-tests/conftest.py imports the fixtures, so tests/test_report.py and
-tests/test_report_browser.py use the same fits and the same rendered report. Small real fits
+tests/conftest.py imports the fixtures, so tests/test_report.py,
+tests/test_report_browser.py and tests/test_new_variant_fits.py use the same fits and the same
+rendered report. Small real fits
 with short chains (they fail the convergence gate, which the report must say); the curse fit
 is a constructed posterior around the simulation's truth (as in tests/test_decisions.py),
 because a real one needs the 120 capacity runs of many languages.
@@ -70,8 +71,8 @@ def matrix_fit(small_multilingual_study) -> Fit:
 
 @pytest.fixture(scope="session")
 def crossover_fit(bundled_study) -> Fit:
-    """Scratch and finetune runs of en and fr with their checkpoints (as in
-    tests/test_new_variant_fits.py)."""
+    """Scratch and finetune runs of en and fr with their checkpoints (the study of
+    tests/test_new_variant_fits.py's ``small_crossover_study``, which uses this fit)."""
     runs = bundled_study.runs
     own = runs["run_id"].str.split("-").str[1].isin(("en", "fr"))
     chosen = runs[runs["kind"].isin(("monolingual", "finetune")) & own]

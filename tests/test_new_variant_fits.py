@@ -1,11 +1,11 @@
 """The new variants end to end on small studies: fit, save, load, findings, predictions.
 
 These are pipeline checks with short chains, not recovery checks (those are in
-tests/test_recovery.py and benchmarks/fit_variants.py).
+tests/test_recovery.py and benchmarks/fit_variants.py). The crossover and atlas_matrix fits are
+the session's (tests/report_fits.py), which the report's tests use too: one sampling each.
 """
 
 import json
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -24,13 +24,6 @@ from atlas_bayes.modeling.data import build_prediction_data
 from atlas_bayes.modeling.transfer import transfer_matrix
 from atlas_bayes.study import Study
 from atlas_bayes.variants import load_variant
-
-QUICK = SamplerSettings(chains=2, draws=100, tune=150, seed=3)
-#: Short test fits keep the step-size targets they were sized with: the variants' smaller
-#: steps (target_accept 0.9 and 0.95) are for their full-length fits and cost 4x the
-#: gradient evaluations per draw.
-SHORT_MATRIX = replace(QUICK, target_accept=0.8)
-SHORT_CROSSOVER = replace(QUICK, target_accept=0.9)
 
 
 @pytest.fixture(scope="module")
@@ -54,16 +47,6 @@ def small_crossover_study(bundled_study) -> Study:
         evals,
         bundled_study.languages,
     )
-
-
-@pytest.fixture(scope="module")
-def crossover_fit(small_crossover_study):
-    return fit_variant(small_crossover_study, load_variant("crossover"), SHORT_CROSSOVER)
-
-
-@pytest.fixture(scope="module")
-def matrix_fit(small_multilingual_study):
-    return fit_variant(small_multilingual_study, load_variant("atlas_matrix"), SHORT_MATRIX)
 
 
 def test_crossover_fit_saves_loads_and_answers(crossover_fit, small_crossover_study, tmp_path):
