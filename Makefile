@@ -28,7 +28,7 @@ demo: $(STAMP)
 # when missing and apt-get exists, else the test skips and says how to install it.
 test: $(STAMP)
 	@command -v chromium >/dev/null || (command -v apt-get >/dev/null && apt-get install -y -qq chromium) || echo "chromium not installed: the browser test will skip"
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2 --dist loadgroup --durations=15
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check atlas_bayes tests benchmarks

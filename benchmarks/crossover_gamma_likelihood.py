@@ -15,7 +15,15 @@ likelihood-ratio statistic ``2 (max - profile at the true gamma)``. It does so o
   could not represent the truth would put the profile's peak away from the truth here too;
 * ``--subset`` (with ``--study``): the study again after dropping finetune runs: of the
   languages whose penalty was not calibrated (``calibrated``), or also those below 1e9
-  parameters (``calibrated_large``), to see which runs pull gamma.
+  parameters (``calibrated_large``), to see which runs pull gamma;
+* ``--design`` (with ``--replicates`` or ``--low-noise``): the replicates on another design
+  of the finetune runs, to see what information removes the bias. ``all_sizes`` finetunes
+  the 30 other matrix languages at the crossover languages' five sizes (85M-4B, against
+  three) and all 8 crossover languages also at 8.45B (against 4 of them); ``longer`` makes
+  every crossover curve (scratch and finetune) 2.4x longer (span 6 x the planned crossover,
+  against 2.5) and the other languages' finetune runs 100 tokens per parameter (against 40).
+  The truth is the same: the penalties are calibrated on the crossover languages' five sizes
+  whatever the design.
 
 The optimiser is scipy's L-BFGS-B on the unconstrained values; the per-language hierarchies'
 redundant directions (mu + sigma z) are flat in the likelihood and leave the maximum unchanged.
@@ -23,6 +31,7 @@ A one-dimensional bounded search over gamma on top gives the MLE (to +/- 0.02).
 
 Run: .venv/bin/python benchmarks/crossover_gamma_likelihood.py --study data/atlas_sim
      --subset calibrated calibrated_large --seeds 1 2 3 4 5 --replicates 8 --low-noise --out F
+Designs: ... --replicates 6 --design all_sizes --out F (and --design longer)
 """
 
 import argparse
@@ -41,6 +50,7 @@ import pytensor.tensor as pt
 from pytensor.graph.replace import graph_replace
 from scipy import optimize
 
+import atlas_bayes.simulate.design as design
 import atlas_bayes.simulate.generate as generator
 from atlas_bayes.modeling.build import build_model
 from atlas_bayes.modeling.data import build_model_data
@@ -55,6 +65,15 @@ PROFILE_GRID = (-0.8, -0.6, -0.5, -0.4, -0.3, -0.244, -0.2, -0.1, 0.0)
 NOISE_SCALE, NOISE_DF = generator.NOISE_SCALE, generator.NOISE_DF
 #: Below this size a finetune run's penalty is at most ~0.003 nats on the bundled study.
 LARGE_PARAMS = 1e9
+#: Designs of the finetune runs (``--design``): the design module's constants they change.
+DESIGNS: dict[str, dict[str, Any]] = {
+    "bundled": {},
+    "all_sizes": {
+        "FINETUNE_OTHER_SIZES": design.FINETUNE_SIZES,
+        "FINETUNE_LARGEST": design.CROSSOVER_LANGUAGES,
+    },
+    "longer": {"CROSSOVER_SPAN": 6.0, "FINETUNE_OTHER_TOKENS_PER_PARAM": 100.0},
+}
 
 
 def profile_function(folder: Path) -> tuple[Callable[[float], float], dict]:
@@ -119,14 +138,22 @@ def analyse(folder: Path, grid: bool = False) -> dict[str, Any]:
     return out
 
 
-def write_simulation(seed: int, folder: Path, noise_scale: float = NOISE_SCALE) -> Path:
-    """Simulate seed ``seed`` with the given noise scale into ``folder``."""
-    saved = generator.NOISE_SCALE
+def write_simulation(
+    seed: int, folder: Path, noise_scale: float = NOISE_SCALE, design_name: str = "bundled"
+) -> Path:
+    """Simulate seed ``seed`` with the given noise scale and design into ``folder``."""
+    changes = DESIGNS[design_name]
+    saved_design = {name: getattr(design, name) for name in changes}
+    saved_noise = generator.NOISE_SCALE
     generator.NOISE_SCALE = noise_scale
+    for name, value in changes.items():
+        setattr(design, name, value)
     try:
         return simulate_atlas_study(seed).write(folder)
     finally:
-        generator.NOISE_SCALE = saved
+        generator.NOISE_SCALE = saved_noise
+        for name, value in saved_design.items():
+            setattr(design, name, value)
 
 
 def add_noise(clean: Path, folder: Path, replicate: int) -> Path:
@@ -159,6 +186,19 @@ def drop_finetune_runs(folder: Path, subset: str) -> Path:
     return folder
 
 
+def design_summary(folder: Path, design_name: str) -> dict[str, Any]:
+    """The design's finetune runs and evaluations, to set beside its replicates."""
+    runs, evals = pd.read_csv(folder / "runs.csv"), pd.read_csv(folder / "evals.csv")
+    finetune = runs.loc[runs["kind"] == "finetune", "run_id"]
+    return {
+        "design": design_name,
+        "changes": {name: str(value) for name, value in DESIGNS[design_name].items()},
+        "finetune_runs": len(finetune),
+        "finetune_evaluations": int(evals["run_id"].isin(set(finetune)).sum()),
+        "evaluations": len(evals),
+    }
+
+
 def summarise(rows: list[dict]) -> dict[str, float]:
     """Mean and spread of the MLE's error and of the likelihood-ratio statistic."""
     error = np.array([r["gamma_mle"] - r["gamma_truth"] for r in rows])
@@ -187,6 +227,7 @@ def main() -> None:
     parser.add_argument(
         "--subset", nargs="*", default=[], choices=("calibrated", "calibrated_large")
     )
+    parser.add_argument("--design", choices=tuple(DESIGNS), default="bundled")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     result: dict[str, Any] = {"settings": {k: str(v) for k, v in vars(args).items()}}
@@ -213,9 +254,14 @@ def main() -> None:
             rows = [result["study"]] * (args.study is not None) + list(seeds.values())
             save("seeds_summary", summarise(rows))
         if args.replicates or args.low_noise:
-            clean = write_simulation(args.replicate_seed, work / "clean", noise_scale=0.0)
+            clean = write_simulation(
+                args.replicate_seed, work / "clean", noise_scale=0.0, design_name=args.design
+            )
+            save("design", design_summary(clean, args.design))
         if args.low_noise:
-            low = write_simulation(args.replicate_seed, work / "low", NOISE_SCALE / 10)
+            low = write_simulation(
+                args.replicate_seed, work / "low", NOISE_SCALE / 10, design_name=args.design
+            )
             save("low_noise", analyse(low, grid=True))
         replicates = []
         for k in range(args.replicates):

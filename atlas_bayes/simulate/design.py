@@ -34,6 +34,7 @@ BASE_TOKENS_PER_PARAM = 150.0
 FINETUNE_SIZES = (8.5e7, 3.5e8, 1.2e9, 2.0e9, 4.0e9)
 FINETUNE_LARGEST = ("en", "zh", "de", "es")  # also at 8.45B, as the paper's 8B point
 FINETUNE_OTHER_SIZES = (8.5e7, 3.5e8, 2.0e9)
+FINETUNE_OTHER_TOKENS_PER_PARAM = 40.0  # finetune budget of the other matrix languages
 #: Planning guess of how crossovers move with size (used only to place checkpoints; the
 #: truth's own crossovers are computed from the laws).
 PLANNING_CROSSOVER_EXPONENT = 0.6
@@ -301,7 +302,7 @@ def _finetune_runs() -> list[PlannedRun]:
                     run_id=f"ft-{language}-{_size_label(params)}",
                     params=params,
                     kind="finetune",
-                    mixture={language: 40.0 * params},
+                    mixture={language: FINETUNE_OTHER_TOKENS_PER_PARAM * params},
                     eval_languages=(language,),
                     checkpoints=checkpoint_fractions(6, 0.01),
                     base_run_id=base_run_id(params),
