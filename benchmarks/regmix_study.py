@@ -52,7 +52,8 @@ What these data can and cannot say
   0.94), because the fitted betas are small (~0.1) and the term nearly linear in log D. With
   ``beta`` shared (the variant since 2026-12-01): 160 per draw, none at the maximum depth, no
   divergences, R-hat 1.03 and min ESS 118 in 4 x 1000 draws; in 4 x 3000 one transfer
-  residual (``tau_residual_z[70]``) still mixes slowly (R-hat 1.024, tail ESS 81).
+  residual (``tau_residual_z[70]``: dm_mathematics from philpapers) still mixes slowly (R-hat
+  1.024, tail ESS 81), riding on the shared ``beta``'s slow direction (docs/findings.md).
 - ``test_*_1m`` and ``test_*_60m`` hold the same 256 mixtures; the predictions' ranks are
   nearly the same for both, so their rho differ through the observed losses.
 
