@@ -6,9 +6,9 @@ factors; this script measures the last: the variant's model is built on the bund
 its log-density and gradient compiled with PyTensor's Numba backend (nutpie's default), and
 evaluated at the model's initial point in batches. It reports the median over batches of the
 time per evaluation, and the compile time (PyTensor's rewrites and Numba's compilation on
-the first call). The call goes through PyMC's compiled function,
-whose Python wrapper adds some overhead that nutpie's own calls skip, so the figure is an
-upper bound of what nutpie pays.
+the first call; PyTensor caches Numba code on disk, so a second run compiles faster). The
+call goes through PyMC's compiled function, whose Python wrapper adds some overhead that
+nutpie's own calls skip, so the figure is an upper bound of what nutpie pays.
 
 Run: .venv/bin/python benchmarks/gradient_cost.py [--variants curse crossover atlas_matrix]
      [--batches 20] [--calls 50] [--out F]
