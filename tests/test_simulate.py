@@ -18,6 +18,19 @@ from atlas_bayes.study import load_study
 REQUIRED_LANGUAGES = "en fr es de pt ru uk zh ja vi hi sw he ar id ms ur ps fa no sv da ca".split()
 
 
+def _leaves(tree, path: str = "") -> dict:
+    """Every leaf of a parsed JSON document by its path (``crossover/tokens/en/...``)."""
+    if isinstance(tree, dict):
+        return {
+            k: v for key, item in tree.items() for k, v in _leaves(item, f"{path}/{key}").items()
+        }
+    if isinstance(tree, list):
+        return {
+            k: v for i, item in enumerate(tree) for k, v in _leaves(item, f"{path}[{i}]").items()
+        }
+    return {path: tree}
+
+
 @pytest.fixture(scope="module")
 def simulation():
     return simulate_atlas_study(seed=BUNDLED_STUDY_SEED)
@@ -37,7 +50,17 @@ def test_bundled_study_is_the_seeded_simulation(simulation, tmp_path):
     bundled_truth = json.loads((bundled_study_path() / "truth.json").read_text())
     regenerated_truth["generator"].pop("version")
     bundled_truth["generator"].pop("version")
-    assert regenerated_truth == bundled_truth
+    # The study's numbers match exactly (the hash above); the truth's derived floats (root
+    # finds, fits) may differ in the last bits on another CPU or NumPy build (measured
+    # 2026-12-01 on a new machine: relative differences up to 1.4e-13), so they are compared
+    # to 1e-9 relative, far below any figure the truth reports.
+    regenerated, bundled_values = _leaves(regenerated_truth), _leaves(bundled_truth)
+    assert regenerated.keys() == bundled_values.keys()
+    for path, value in bundled_values.items():
+        if isinstance(value, float):
+            assert regenerated[path] == pytest.approx(value, rel=1e-9, abs=1e-12), path
+        else:
+            assert regenerated[path] == value, path
     assert (tmp_path / "sim" / "README.md").read_text() == (
         bundled_study_path() / "README.md"
     ).read_text()
