@@ -191,7 +191,8 @@ def drop_finetune_runs(folder: Path, subset: str) -> Path:
 
 def design_summary(folder: Path, design_name: str) -> dict[str, Any]:
     """The design's finetune runs and evaluations, to set beside its replicates."""
-    runs, evals = pd.read_csv(folder / "runs.csv"), pd.read_csv(folder / "evals.csv")
+    study = load_study(folder)
+    runs, evals = study.runs, study.evals
     finetune = runs.loc[runs["kind"] == "finetune", "run_id"]
     return {
         "design": design_name,
